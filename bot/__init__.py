@@ -1,0 +1,1 @@
+"""Telegram adapter: translates Bot API updates to and from the channel-independent handlers."""

@@ -1,0 +1,190 @@
+"""Turning a stored Bot API update (plain JSON) into the helpdesk's `Inbound`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from handlers.intake import UnreadableInput
+from handlers.messages import Attachment, Channel, Inbound, Sender
+
+logger = logging.getLogger(__name__)
+
+FILE_KINDS = ("document", "voice", "video", "audio", "video_note", "animation", "sticker")
+PRIVATE = "private"
+
+
+def decode_update(update: dict[str, Any], *, bot_username: str) -> Inbound | None:
+    """The update as an `Inbound`, or None when it needs no answer (channel posts, ...).
+
+    Raises UnreadableInput when the update lacks what every update of its kind has.
+    """
+    if not isinstance(update, dict):
+        raise UnreadableInput("update is not a JSON object")
+    if isinstance(update.get("callback_query"), dict):
+        return _callback(update["callback_query"])
+    if isinstance(update.get("my_chat_member"), dict):
+        return _membership(update["my_chat_member"])
+    for key, is_edit in (("message", False), ("edited_message", True)):
+        if isinstance(update.get(key), dict):
+            return _message(update[key], is_edit=is_edit, bot_username=bot_username)
+    logger.debug(
+        "update %s of kind %s ignored",
+        update.get("update_id"),
+        next((k for k in update if k != "update_id"), "unknown"),
+    )
+    return None
+
+
+def _sender(data: Any) -> Sender:
+    if not isinstance(data, dict) or "id" not in data:
+        raise UnreadableInput("update has no sender")
+    name = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return Sender(
+        external_id=str(data["id"]),
+        display_name=name or str(data.get("username") or data["id"]),
+        language=data.get("language_code") if isinstance(data.get("language_code"), str) else None,
+    )
+
+
+def _chat(message: dict[str, Any]) -> tuple[str, bool]:
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or "id" not in chat:
+        raise UnreadableInput("message has no chat")
+    return str(chat["id"]), chat.get("type") != PRIVATE
+
+
+def _message(message: dict[str, Any], *, is_edit: bool, bot_username: str) -> Inbound | None:
+    author = message.get("from")
+    if isinstance(author, dict) and author.get("is_bot"):
+        return None  # our own or another bot's messages never need an answer
+    chat_id, is_group = _chat(message)
+    text, entities_key = message.get("text"), "entities"
+    if not isinstance(text, str):
+        text, entities_key = message.get("caption"), "caption_entities"
+    if not isinstance(text, str):
+        text = ""
+
+    command, args, mentioned, ours = _command(text, message.get(entities_key), bot_username)
+    if not ours:
+        logger.debug("command for another bot in %s ignored", chat_id)
+        return None
+    reply_to = message.get("reply_to_message")
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        sender=_sender(message.get("from")),
+        chat_id=chat_id,
+        text=text if command is None else args,
+        command=command,
+        args=args,
+        message_ref=str(message.get("message_id", "")) or None,
+        reply_to_ref=str(reply_to["message_id"])
+        if isinstance(reply_to, dict) and "message_id" in reply_to
+        else None,
+        reply_to_text=_our_text(reply_to, bot_username),
+        is_group=is_group,
+        mentioned=mentioned,
+        is_edit=is_edit,
+        attachments=_attachments(message),
+        note=_note(message),
+    )
+
+
+def _our_text(quoted: Any, bot_username: str) -> str | None:
+    if not isinstance(quoted, dict) or not isinstance(quoted.get("from"), dict):
+        return None
+    if str(quoted["from"].get("username", "")).lower() != bot_username.lower():
+        return None
+    text = quoted.get("text")
+    return text if isinstance(text, str) else None
+
+
+def _command(text: str, entities: Any, bot_username: str) -> tuple[str | None, str, bool, bool]:
+    """(command, args, addressed to us by name, meant for us) of a message's text."""
+    if not text.startswith("/") or not isinstance(entities, list):
+        return None, text, False, True
+    first = next(
+        (
+            e
+            for e in entities
+            if isinstance(e, dict) and e.get("offset") == 0 and e.get("type") == "bot_command"
+        ),
+        None,
+    )
+    if first is None:
+        return None, text, False, True
+    # Offsets are in UTF-16 code units; a command is ASCII, so they match Python indices.
+    word = text[: int(first.get("length", 0))]
+    name, _, target = word[1:].partition("@")
+    if target and target.lower() != bot_username.lower():
+        return None, "", False, False
+    return name.lower(), text[len(word) :].strip(), bool(target), True
+
+
+def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    photos = message.get("photo")
+    if isinstance(photos, list) and photos:
+        sizes = [p for p in photos if isinstance(p, dict) and "file_id" in p]
+        if sizes:
+            largest = max(sizes, key=lambda p: int(p.get("width", 0)) * int(p.get("height", 0)))
+            return (
+                Attachment(
+                    kind="photo", ref=str(largest["file_id"]), size=largest.get("file_size")
+                ),
+            )
+    for kind in FILE_KINDS:
+        item = message.get(kind)
+        if isinstance(item, dict) and "file_id" in item:
+            return (
+                Attachment(
+                    kind=kind,
+                    ref=str(item["file_id"]),
+                    name=item.get("file_name"),
+                    mime_type=item.get("mime_type"),
+                    size=item.get("file_size"),
+                ),
+            )
+    return ()
+
+
+def _note(message: dict[str, Any]) -> str | None:
+    # The phone number of a shared contact is never copied: staff do not need it.
+    for kind in ("contact", "location", "venue", "poll", "dice", "game"):
+        if kind in message:
+            return "location" if kind == "venue" else kind
+    return None
+
+
+def _callback(query: dict[str, Any]) -> Inbound | None:
+    message = query.get("message")
+    data = query.get("data")
+    if not isinstance(message, dict) or not isinstance(data, str):
+        logger.debug("callback query without message or data ignored")
+        return None
+    chat_id, is_group = _chat(message)
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        sender=_sender(query.get("from")),
+        chat_id=chat_id,
+        callback=data,
+        callback_ref=str(query.get("id", "")),
+        message_ref=str(message.get("message_id", "")) or None,
+        is_group=is_group,
+    )
+
+
+def _membership(change: dict[str, Any]) -> Inbound | None:
+    chat = change.get("chat")
+    if not isinstance(chat, dict) or chat.get("type") != PRIVATE:
+        return None  # joining or leaving groups needs no answer
+    member = change.get("new_chat_member")
+    status = member.get("status") if isinstance(member, dict) else None
+    event = {"kicked": "blocked", "member": "unblocked"}.get(str(status))
+    if event is None:
+        return None
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        sender=_sender(change.get("from")),
+        chat_id=str(chat.get("id")),
+        event=event,
+    )

@@ -1,0 +1,163 @@
+"""Sending queued messages through the Bot API, translating its refusals for the sender."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot.render import CAPTION_LIMIT, split_message
+from handlers.delivery import ChatMoved, Rejected, RetryLater, Unreachable
+from handlers.markup import to_plain
+from handlers.messages import Channel, Outbound
+
+logger = logging.getLogger(__name__)
+
+_FORMAT_ERRORS = ("can't parse entities", "unsupported start tag", "can't find end")
+
+
+class TelegramTransport:
+    """Delivers `Outbound` messages on Telegram."""
+
+    channel = Channel.TELEGRAM
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, outbound: Outbound) -> str | None:
+        """Send, edit or answer a button press; return the id of the message sent."""
+        try:
+            return await self._dispatch(outbound)
+        except RetryAfter as exc:
+            raise RetryLater("flood control", after=_seconds(exc.retry_after)) from exc
+        except ChatMigrated as exc:
+            raise ChatMoved(str(exc.new_chat_id)) from exc
+        except Forbidden as exc:
+            raise Unreachable(exc.message) from exc
+        except BadRequest as exc:
+            raise Rejected(exc.message) from exc
+        except NetworkError as exc:  # includes TimedOut; BadRequest was caught above
+            raise RetryLater(f"network: {exc.message}") from exc
+
+    async def _dispatch(self, outbound: Outbound) -> str | None:
+        if outbound.purpose == "callback_answer":
+            await self._answer_callback(outbound)
+            return None
+        if outbound.purpose == "edit":
+            return await self._edit(outbound)
+        if "copy_message_ref" in outbound.extra:
+            await self.bot.copy_message(
+                chat_id=outbound.chat_id,
+                from_chat_id=outbound.extra["copy_from_chat"],
+                message_id=int(outbound.extra["copy_message_ref"]),
+            )
+        return await self._send(outbound)
+
+    async def _send(self, outbound: Outbound) -> str:
+        pieces = split_message(outbound.html)
+        last: Message | None = None
+        for index, piece in enumerate(pieces):
+            final = index == len(pieces) - 1
+            last = await self._send_piece(
+                outbound,
+                piece,
+                markup=_keyboard(outbound) if final else None,
+                reply_to=outbound.reply_to_ref if index == 0 else None,
+            )
+        assert last is not None  # split_message never returns an empty list
+        return str(last.message_id)
+
+    async def _send_piece(
+        self,
+        outbound: Outbound,
+        piece: str,
+        *,
+        markup: InlineKeyboardMarkup | None,
+        reply_to: str | None,
+    ) -> Message:
+        reply = (
+            ReplyParameters(int(reply_to), allow_sending_without_reply=True) if reply_to else None
+        )
+        try:
+            return await self.bot.send_message(
+                chat_id=outbound.chat_id,
+                text=piece,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                reply_parameters=reply,
+            )
+        except BadRequest as exc:
+            if not _is_format_error(exc):
+                raise
+            # Should not happen (every value is escaped), but a reply must never be lost.
+            logger.warning(
+                "Telegram refused the formatting of a message to %s (%s); sending plain text",
+                outbound.chat_id,
+                exc.message,
+            )
+            return await self.bot.send_message(
+                chat_id=outbound.chat_id,
+                text=to_plain(piece),
+                reply_markup=markup,
+                reply_parameters=reply,
+            )
+
+    async def _edit(self, outbound: Outbound) -> str | None:
+        ref = outbound.extra["message_ref"]
+        text = split_message(outbound.html)[0]
+        try:
+            await self.bot.edit_message_text(
+                chat_id=outbound.chat_id,
+                message_id=int(ref),
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_keyboard(outbound),
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return ref  # the same edit twice (a double click) is not a failure
+            if not _is_format_error(exc):
+                raise
+            logger.warning(
+                "Telegram refused the formatting of an edit (%s); plain text", exc.message
+            )
+            await self.bot.edit_message_text(
+                chat_id=outbound.chat_id,
+                message_id=int(ref),
+                text=to_plain(text),
+                reply_markup=_keyboard(outbound),
+            )
+        return ref
+
+    async def _answer_callback(self, outbound: Outbound) -> None:
+        text = to_plain(outbound.html)[:200] or None
+        try:
+            await self.bot.answer_callback_query(outbound.extra["callback_id"], text=text)
+        except BadRequest as exc:
+            # An old button press (the query expired) has nothing left to answer.
+            logger.debug("callback answer refused: %s", exc.message)
+
+
+def _keyboard(outbound: Outbound) -> InlineKeyboardMarkup | None:
+    if not outbound.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in outbound.buttons
+        ]
+    )
+
+
+def _is_format_error(exc: BadRequest) -> bool:
+    return any(marker in exc.message.lower() for marker in _FORMAT_ERRORS)
+
+
+def _seconds(value: object) -> float:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+
+
+__all__ = ["CAPTION_LIMIT", "TelegramTransport"]

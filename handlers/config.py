@@ -1,0 +1,23 @@
+"""What the handlers need to know about the deployment, free of any settings library."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class HelpdeskConfig:
+    """Staff, the staff group, language and the facts answers may mention."""
+
+    staff_ids: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    staff_chat: tuple[str, str] | None = None  # (channel, chat id)
+    language: str = "id"
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Makassar"))
+    contact: Mapping[str, str] = field(default_factory=dict)
+    max_text_chars: int = 20_000
+
+    def is_staff(self, channel: str, external_id: str) -> bool:
+        """Whether this channel address belongs to a configured staff member."""
+        return external_id in self.staff_ids.get(channel, frozenset())

@@ -1,0 +1,147 @@
+"""Handling stored input: each update once, in arrival order, committed with its answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.messages import Inbound
+from storage import queues
+from storage.models import InboundUpdate
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class UnreadableInput(Exception):
+    """Input that lacks what every input of its kind has; retrying cannot help."""
+
+
+Decoder = Callable[[dict[str, Any]], Inbound | None]
+
+
+class Handler(Protocol):
+    """The helpdesk as the processor sees it."""
+
+    async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
+        """Answer one message, writing only through `session`."""
+
+    async def report_failure(
+        self,
+        session: AsyncSession,
+        inbound: Inbound | None,
+        payload: dict[str, Any],
+        error: str,
+        attempts: int,
+    ) -> None:
+        """Tell the sender and staff that a message could not be handled."""
+
+
+@dataclass
+class InboundProcessor:
+    """Takes pending input from the store and hands it to the helpdesk.
+
+    A batch shares one transaction, each update in its own savepoint: a crash before the
+    commit leaves the whole batch pending (handled again after restart, answers included),
+    and one bad update does not hold up the others.
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    handler: Handler
+    decoders: Mapping[str, Decoder]
+    after_commit: Callable[[], None] = lambda: None
+    max_attempts: int = 3
+    batch_size: int = 50
+    handled_count: int = 0
+    failed_count: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False
+
+    def wake(self) -> None:
+        """New input was stored."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from `run`."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Process until stopped; a database failure is logged and retried, never fatal."""
+        delay = 0.5
+        while not self._stopping:
+            try:
+                done = await self.process_pending()
+                delay = 0.5
+            except Exception:
+                logger.exception("processing stored input failed; retrying in %.1f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if not done and not self._stopping:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def process_pending(self) -> int:
+        """Handle one batch of pending input; return how many were taken."""
+        async with self.sessions.begin() as session:
+            batch = await queues.pending_inbound(session, limit=self.batch_size)
+            for row in batch:
+                await self._process(session, row)
+        if batch:
+            self.after_commit()
+        return len(batch)
+
+    async def _process(self, session: AsyncSession, row: InboundUpdate) -> None:
+        inbound: Inbound | None = None
+        try:
+            async with session.begin_nested():
+                inbound = self._decode(row)
+                if inbound is not None:
+                    await self.handler.handle(session, inbound)
+        except Exception as exc:
+            await self._failed(session, row, inbound, exc)
+            return
+        row.status, row.processed_at = "done", utcnow()
+        self.handled_count += 1
+
+    def _decode(self, row: InboundUpdate) -> Inbound | None:
+        inbound = self.decoders[row.channel](row.payload)
+        if inbound is None:
+            logger.debug("%s input %s needs no answer", row.channel, row.external_id)
+        return inbound
+
+    async def _failed(
+        self, session: AsyncSession, row: InboundUpdate, inbound: Inbound | None, exc: Exception
+    ) -> None:
+        row.attempts = self.max_attempts if isinstance(exc, UnreadableInput) else row.attempts + 1
+        row.error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts < self.max_attempts:
+            logger.warning(
+                "%s input %s failed (attempt %s), will retry: %s",
+                row.channel,
+                row.external_id,
+                row.attempts,
+                row.error,
+            )
+            return
+        logger.error(
+            "%s input %s failed %s times, set aside",
+            row.channel,
+            row.external_id,
+            row.attempts,
+            exc_info=exc,
+        )
+        row.status, row.processed_at = "failed", utcnow()
+        self.failed_count += 1
+        async with session.begin_nested():
+            await self.handler.report_failure(
+                session, inbound, row.payload, row.error, row.attempts
+            )

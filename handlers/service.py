@@ -1,0 +1,241 @@
+"""The helpdesk: takes one inbound message and decides every answer and ticket event."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import tickets as ticket_flow
+from handlers.answers import Answers
+from handlers.config import HelpdeskConfig
+from handlers.delivery import to_payload
+from handlers.knowledge import KnowledgeBase
+from handlers.markup import shorten
+from handlers.matching import Matcher
+from handlers.messages import Button, Channel, Inbound, Outbound
+from handlers.texts import text
+from handlers.turn import STAFF_CHAT_KEY, Turn
+from storage import conversations, kv, people, queues, tickets
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+TICKET_IN_CARD = re.compile(r"Tiket #(\d+)")
+USER_COMMANDS = ("start", "bantuan", "help", "tiket", "staf", "batal")
+
+
+class Helpdesk:
+    """Channel-independent behaviour of the helpdesk."""
+
+    def __init__(self, config: HelpdeskConfig, kb: KnowledgeBase, matcher: Matcher) -> None:
+        self.config = config
+        self.kb = kb
+        self.answers = Answers(kb, matcher)
+
+    async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
+        """Handle one message; every write goes through `session` and commits together."""
+        turn = await self._turn(session, inbound)
+        if inbound.event is not None:
+            await self._membership(turn, inbound.event)
+            return
+        if len(inbound.text) > self.config.max_text_chars:
+            await turn.log_in("too_long")
+            await turn.reply(
+                text(
+                    turn.language,
+                    "too_long",
+                    length=len(inbound.text),
+                    limit=self.config.max_text_chars,
+                )
+            )
+            return
+        if inbound.callback is not None:
+            await self._callback(turn, inbound.callback)
+        elif inbound.command is not None:
+            await self._command(turn, inbound.command, inbound.args)
+        elif inbound.is_group:
+            await self._group_message(turn)
+        else:
+            await self._private_message(turn)
+
+    async def report_failure(
+        self,
+        session: AsyncSession,
+        inbound: Inbound | None,
+        payload: dict[str, Any],
+        error: str,
+        attempts: int,
+    ) -> None:
+        """Apologise to the sender and show the failed input to staff."""
+        name, channel, body = "?", "?", shorten(str(payload), 500)
+        if inbound is not None:
+            turn = await self._turn(session, inbound)
+            await turn.log_in("failed")
+            await turn.reply(text(turn.language, "error_apology"))
+            name, channel, body = inbound.sender.display_name, inbound.channel, inbound.text
+        staff = self.config.staff_chat
+        if staff is None:
+            return
+        moved = await kv.get(session, f"{staff[0]}.{STAFF_CHAT_KEY}")
+        notice = text(
+            "id",
+            "failed_input",
+            name=name,
+            channel=channel,
+            attempts=attempts,
+            error=shorten(error, 300),
+            text=shorten(body or "-", 500),
+        )
+        outbound = Outbound(channel=Channel(staff[0]), chat_id=moved or staff[1], html=notice)
+        queues.enqueue(session, outbound.channel, outbound.chat_id, to_payload(outbound))
+
+    async def _turn(self, session: AsyncSession, inbound: Inbound) -> Turn:
+        language = (
+            "en" if (inbound.sender.language or "").startswith("en") else (self.config.language)
+        )
+        identity = await people.identify(
+            session,
+            inbound.channel,
+            inbound.sender.external_id,
+            inbound.sender.display_name,
+            language=language,
+        )
+        if self.config.is_staff(inbound.channel, inbound.sender.external_id):
+            identity.person.role = "staf"
+        if identity.unreachable_at is not None and inbound.event != "blocked":
+            # Writing to us again means the person can be reached again.
+            identity.unreachable_at = None
+            logger.info(
+                "%s user %s is reachable again", inbound.channel, inbound.sender.external_id
+            )
+        return Turn(
+            session=session,
+            inbound=inbound,
+            identity=identity,
+            config=self.config,
+            language=identity.person.language,
+        )
+
+    async def _membership(self, turn: Turn, event: str) -> None:
+        blocked = event == "blocked"
+        turn.identity.unreachable_at = utcnow() if blocked else None
+        await turn.log_in(event)
+        logger.info(
+            "%s user %s %s the bot", turn.inbound.channel, turn.inbound.sender.external_id, event
+        )
+
+    async def _callback(self, turn: Turn, data: str) -> None:
+        kind, _, rest = data.partition(":")
+        if kind == "k":
+            await self.answers.topic(turn, rest)
+        elif kind == "ok" and rest.isdigit():
+            await self.answers.helped(turn, int(rest))
+        elif kind == "h" and rest.isdigit():
+            await self.answers.hand_over_from(turn, int(rest))
+        elif kind == "t":
+            await self._ticket_button(turn, rest)
+        else:
+            logger.debug("unknown button data %r", data)
+            await turn.answer_callback()
+
+    async def _ticket_button(self, turn: Turn, rest: str) -> None:
+        action, _, number = rest.partition(":")
+        if not number.isdigit():
+            await turn.answer_callback()
+            return
+        if action == "c":
+            await ticket_flow.claim(turn, int(number))
+        elif action == "x":
+            await ticket_flow.close(turn, int(number))
+        else:
+            await turn.answer_callback()
+
+    async def _command(self, turn: Turn, command: str, args: str) -> None:
+        in_staff_chat = await turn.in_staff_chat()
+        # Groups: only commands written to us by name (/cmd@bot), except in our staff group.
+        if turn.inbound.is_group and not (turn.inbound.mentioned or in_staff_chat):
+            logger.debug("bare /%s in group %s ignored", command, turn.inbound.chat_id)
+            return
+        if in_staff_chat and command == "tiket":
+            await ticket_flow.list_open(turn)
+        elif command == "start":
+            await turn.log_in("welcomed")
+            await turn.reply(text(turn.language, "welcome", name=turn.person.display_name))
+        elif command in ("bantuan", "help"):
+            await self._topics(turn)
+        elif command == "tiket":
+            await ticket_flow.list_mine(turn)
+        elif command == "staf":
+            await self.answers.ask_for_staff(turn, args)
+        elif command == "batal":
+            await self._cancel(turn)
+        elif args or turn.inbound.attachments:
+            # Another bot's habit (/new ...) or a caption starting with a slash: read the text.
+            turn.inbound = replace(turn.inbound, command=None, text=args)
+            await self._private_message(turn)
+        else:
+            await turn.log_in("unknown_command")
+            await turn.reply(text(turn.language, "unknown_command"))
+
+    async def _topics(self, turn: Turn) -> None:
+        await turn.log_in("help")
+        ids = [
+            t
+            for t, topic in self.kb.topics.items()
+            if topic.action not in ("none",) and t not in ("salam", "terima_kasih")
+        ]
+        rows = tuple((Button(self.kb.title(t, turn.language), f"k:{t}"),) for t in ids)
+        await turn.reply(text(turn.language, "help_intro"), buttons=rows)
+
+    async def _cancel(self, turn: Turn) -> None:
+        cancelled = await conversations.finish(turn.session, turn.person.id, turn.inbound.channel)
+        await turn.log_in("cancelled" if cancelled else "nothing_to_cancel")
+        await turn.reply(text(turn.language, "cancelled" if cancelled else "nothing_to_cancel"))
+
+    async def _group_message(self, turn: Turn) -> None:
+        inbound = turn.inbound
+        if not await turn.in_staff_chat() or inbound.reply_to_ref is None:
+            logger.debug("group chatter in %s ignored", inbound.chat_id)
+            return
+        ticket = await tickets.ticket_for_message(
+            turn.session, inbound.channel, inbound.chat_id, inbound.reply_to_ref
+        )
+        if ticket is None and inbound.reply_to_text:
+            # The card may be quoted before its delivery was recorded; it names its ticket.
+            found = TICKET_IN_CARD.search(inbound.reply_to_text)
+            ticket = await tickets.get_ticket(turn.session, int(found[1])) if found else None
+        if ticket is not None:
+            await ticket_flow.staff_reply(turn, ticket)
+
+    async def _private_message(self, turn: Turn) -> None:
+        inbound = turn.inbound
+        if inbound.is_edit:
+            await turn.log_in("edited")
+            return
+        if inbound.attachments and inbound.attachments[0].kind != "sticker":
+            await self._file(turn)
+        elif inbound.text:
+            await self.answers.question(turn)
+        else:
+            await self._hint(turn)
+
+    async def _file(self, turn: Turn) -> None:
+        # The bot cannot read a screenshot or a document: files always go to a person.
+        open_ticket = await tickets.latest_open_ticket(turn.session, turn.person.id)
+        if open_ticket is not None:
+            await ticket_flow.follow_up(turn, open_ticket)
+            return
+        kind = turn.inbound.attachments[0].kind
+        await self.answers.hand_over(turn, turn.inbound.text or f"[{kind}]")
+
+    async def _hint(self, turn: Turn) -> None:
+        inbound = turn.inbound
+        hint = {"location": "location_hint", "contact": "contact_received"}.get(
+            inbound.note or "", "sticker_hint"
+        )
+        await turn.log_in("hinted")
+        await turn.reply(text(turn.language, hint))

@@ -1,0 +1,294 @@
+"""Hand-over to staff: opening tickets, staff replies, claiming and closing."""
+
+from __future__ import annotations
+
+import logging
+
+from handlers.markup import shorten
+from handlers.messages import Button, Channel, Outbound
+from handlers.texts import plain, text
+from handlers.turn import Turn
+from storage import tickets
+from storage.models import Person, Ticket
+
+logger = logging.getLogger(__name__)
+
+CARD_QUESTION_CHARS = 3000
+LIST_QUESTION_CHARS = 60
+
+
+def status_label(language: str, status: str) -> str:
+    """A ticket state as the reader says it."""
+    return plain(language, f"status_{status}")
+
+
+def card(ticket: Ticket, requester: Person, topic_title: str) -> str:
+    """The staff-group message for a ticket."""
+    return text(
+        "id",
+        "card",
+        number=ticket.id,
+        status=status_label("id", ticket.status),
+        name=requester.display_name,
+        role=requester.role,
+        channel=ticket.channel,
+        topic=topic_title,
+        question=shorten(ticket.question, CARD_QUESTION_CHARS),
+    )
+
+
+def card_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
+    """Claim and close while open; close only once claimed; nothing once closed."""
+    claim = Button(plain("id", "button_claim"), f"t:c:{ticket.id}")
+    close = Button(plain("id", "button_close"), f"t:x:{ticket.id}")
+    if ticket.status == "open":
+        return ((claim, close),)
+    if ticket.status == "claimed":
+        return ((close,),)
+    return ()
+
+
+async def hand_over(turn: Turn, question: str, *, topic: str | None, topic_title: str) -> Ticket:
+    """Open a ticket, tell the user its number and show it to staff."""
+    inbound = turn.inbound
+    ticket = await tickets.open_ticket(
+        turn.session,
+        requester_id=turn.person.id,
+        channel=inbound.channel,
+        chat_id=inbound.chat_id,
+        question=question,
+        topic=topic,
+    )
+    await turn.log_in("escalated", topic=topic, ticket=ticket)
+    await turn.reply(
+        text(turn.language, "ticket_created", number=ticket.id), topic=topic, ticket=ticket
+    )
+    await _to_staff(
+        turn,
+        card(ticket, turn.person, topic_title),
+        ticket,
+        buttons=card_buttons(ticket),
+        purpose="ticket_card",
+        copy=bool(inbound.attachments),
+    )
+    logger.info("ticket #%s opened on %s", ticket.id, inbound.channel)
+    return ticket
+
+
+async def follow_up(turn: Turn, ticket: Ticket) -> None:
+    """A further message from a requester whose ticket is still open goes to staff."""
+    await turn.log_in("forwarded", topic=ticket.topic, ticket=ticket)
+    if turn.inbound.attachments:
+        kind = turn.inbound.attachments[0].kind
+        notice = text(
+            "id", "card_file", name=turn.person.display_name, kind=kind, number=ticket.id
+        )
+        await _to_staff(turn, notice, ticket, copy=True)
+    if turn.inbound.text:
+        notice = text(
+            "id",
+            "card_followup",
+            number=ticket.id,
+            name=turn.person.display_name,
+            text=shorten(turn.inbound.text, CARD_QUESTION_CHARS),
+        )
+        await _to_staff(turn, notice, ticket)
+    key = (
+        "file_on_ticket"
+        if turn.inbound.attachments and not turn.inbound.text
+        else ("ticket_followup")
+    )
+    await turn.reply(text(turn.language, key, number=ticket.id), ticket=ticket)
+
+
+async def staff_reply(turn: Turn, ticket: Ticket) -> None:
+    """A staff member's reply to a ticket message reaches the requester on their channel."""
+    if not turn.is_staff:
+        await refuse(turn, f"reply to ticket #{ticket.id}")
+        return
+    if not turn.inbound.text:
+        return
+
+    await turn.log_in("staff_reply", topic=ticket.topic, ticket=ticket)
+    tickets.record_response(ticket, turn.person.id)
+    await _to_requester(
+        turn,
+        ticket,
+        text(ticket.requester.language, "staff_reply", number=ticket.id, text=turn.inbound.text),
+    )
+    await turn.reply(
+        text("id", "reply_sent", staff=turn.person.display_name, number=ticket.id), ticket=ticket
+    )
+
+
+async def claim(turn: Turn, number: int) -> None:
+    """A staff member takes a ticket."""
+    ticket = await _staff_ticket(turn, number, "claim")
+    if ticket is None:
+        return
+    if ticket.status == "closed":
+        await turn.answer_callback(text("id", "already_closed", number=number))
+        return
+    tickets.claim(ticket, turn.person.id)
+    await turn.log_in("claimed", topic=ticket.topic, ticket=ticket)
+    await turn.answer_callback()
+    await _refresh_cards(turn, ticket)
+    await turn.reply(
+        text("id", "claimed_by", number=number, staff=turn.person.display_name), ticket=ticket
+    )
+    await _to_requester(
+        turn, ticket, text(ticket.requester.language, "ticket_claimed_user", number=number)
+    )
+
+
+async def close(turn: Turn, number: int) -> None:
+    """A staff member closes a ticket; the requester is told."""
+    ticket = await _staff_ticket(turn, number, "close")
+    if ticket is None:
+        return
+    if ticket.status == "closed":
+        await turn.answer_callback(text("id", "already_closed", number=number))
+        return
+    tickets.close(ticket, turn.person.id)
+    await turn.log_in("closed", topic=ticket.topic, ticket=ticket)
+    await turn.answer_callback()
+    await _refresh_cards(turn, ticket)
+    await turn.reply(
+        text("id", "closed_by", number=number, staff=turn.person.display_name), ticket=ticket
+    )
+    await _to_requester(
+        turn, ticket, text(ticket.requester.language, "ticket_closed_user", number=number)
+    )
+
+
+async def list_open(turn: Turn) -> None:
+    """Staff: the open tickets."""
+    if not turn.is_staff:
+        await refuse(turn, "list open tickets")
+        return
+    rows = await tickets.open_tickets(turn.session)
+    await turn.log_in("listed")
+    if not rows:
+        await turn.reply(text("id", "open_tickets_none"))
+        return
+    lines = [text("id", "open_tickets_header")]
+    lines += [
+        text(
+            "id",
+            "staff_line",
+            number=t.id,
+            status=status_label("id", t.status),
+            name=t.requester.display_name,
+            topic=t.topic or "-",
+            question=shorten(t.question, LIST_QUESTION_CHARS),
+        )
+        for t in rows
+    ]
+    await turn.reply("\n".join(lines))
+
+
+async def list_mine(turn: Turn) -> None:
+    """A user's own tickets: nobody else's, whatever number they type."""
+    rows = await tickets.tickets_of(turn.session, turn.person.id)
+    await turn.log_in("listed", topic="status_tiket")
+    if not rows:
+        await turn.reply(text(turn.language, "no_tickets"), topic="status_tiket")
+        return
+    lines = [text(turn.language, "tickets_header")]
+    lines += [
+        text(
+            turn.language,
+            "ticket_line",
+            number=t.id,
+            status=status_label(turn.language, t.status),
+            created=t.created_at.astimezone(turn.config.zone).strftime("%d-%m-%Y %H:%M"),
+            question=shorten(t.question, LIST_QUESTION_CHARS),
+        )
+        for t in rows
+    ]
+    await turn.reply("\n".join(lines), topic="status_tiket")
+
+
+async def refuse(turn: Turn, action: str) -> None:
+    """Someone who is not staff tried a staff action: say no politely, log who it was."""
+    logger.warning(
+        "refused %s to non-staff %s user %s",
+        action,
+        turn.inbound.channel,
+        turn.inbound.sender.external_id,
+    )
+    await turn.log_in("refused")
+    if turn.inbound.callback_ref is not None:
+        await turn.answer_callback(text(turn.language, "staff_only"))
+    else:
+        await turn.reply(text(turn.language, "staff_only"))
+
+
+async def _staff_ticket(turn: Turn, number: int, action: str) -> Ticket | None:
+    if not turn.is_staff:
+        await refuse(turn, f"{action} ticket #{number}")
+        return None
+    ticket = await tickets.get_ticket(turn.session, number)
+    if ticket is None:
+        await turn.answer_callback(text("id", "ticket_not_found", number=number))
+    return ticket
+
+
+async def _refresh_cards(turn: Turn, ticket: Ticket) -> None:
+    for ref in await tickets.card_refs(turn.session, ticket.id):
+        outbound = Outbound(
+            channel=Channel(ref.channel),
+            chat_id=ref.chat_id,
+            html=card(ticket, ticket.requester, ticket.topic or "-"),
+            buttons=card_buttons(ticket),
+            purpose="edit",
+            ticket_id=ticket.id,
+            extra={"message_ref": ref.message_ref},
+        )
+        await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket, by_staff=True)
+
+
+async def _to_requester(turn: Turn, ticket: Ticket, html: str) -> None:
+    outbound = Outbound(
+        channel=Channel(ticket.channel),
+        chat_id=ticket.chat_id,
+        html=html,
+        ticket_id=ticket.id,
+        subject=f"[#{ticket.id}]",
+    )
+    await turn.send(
+        outbound, to=ticket.requester, topic=ticket.topic, ticket=ticket, by_staff=turn.is_staff
+    )
+
+
+async def _to_staff(
+    turn: Turn,
+    html: str,
+    ticket: Ticket,
+    *,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    purpose: str = "notice",
+    copy: bool = False,
+) -> None:
+    staff = await turn.staff_chat()
+    if staff is None:
+        logger.warning(
+            "ticket #%s has no staff group to go to (telegram.staff_chat_id unset)", ticket.id
+        )
+        return
+    extra: dict[str, str] = {}
+    if copy and turn.inbound.channel == staff[0] and turn.inbound.message_ref:
+        extra = {
+            "copy_from_chat": turn.inbound.chat_id,
+            "copy_message_ref": turn.inbound.message_ref,
+        }
+    outbound = Outbound(
+        channel=Channel(staff[0]),
+        chat_id=staff[1],
+        html=html,
+        buttons=buttons,
+        purpose=purpose,
+        ticket_id=ticket.id,
+        extra=extra,
+    )
+    await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket)

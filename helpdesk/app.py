@@ -1,0 +1,155 @@
+"""Start-up: wires the database, the helpdesk and the channels, and runs them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channel import TelegramChannel, TelegramOptions
+from handlers.config import HelpdeskConfig
+from handlers.delivery import OutboxSender, to_payload
+from handlers.intake import InboundProcessor
+from handlers.knowledge import KnowledgeBase
+from handlers.matching import Matcher
+from handlers.messages import Channel, Outbound
+from handlers.service import Helpdesk
+from handlers.texts import text
+from handlers.turn import STAFF_CHAT_KEY
+from helpdesk.settings import Settings
+from storage import kv, queues
+from storage.database import create_engine, session_factory
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 15.0
+
+
+def helpdesk_config(settings: Settings) -> HelpdeskConfig:
+    """The handlers' view of the settings."""
+    staff_chat = None
+    if settings.telegram.staff_chat_id is not None:
+        staff_chat = (Channel.TELEGRAM.value, str(settings.telegram.staff_chat_id))
+    return HelpdeskConfig(
+        staff_ids={Channel.TELEGRAM.value: frozenset(str(i) for i in settings.staff.telegram_ids)},
+        staff_chat=staff_chat,
+        language=settings.language,
+        zone=settings.zone,
+        contact=settings.contact.model_dump(),
+    )
+
+
+def build_helpdesk(settings: Settings) -> Helpdesk:
+    """The channel-independent helpdesk with its knowledge base."""
+    kb = KnowledgeBase.load(settings.kb_path)
+    return Helpdesk(helpdesk_config(settings), kb, Matcher(kb, threshold=settings.match_threshold))
+
+
+def telegram_options(settings: Settings) -> TelegramOptions:
+    """The Telegram channel's view of the settings."""
+    tg = settings.telegram
+    return TelegramOptions(
+        token=tg.token.get_secret_value() if tg.token else "",
+        base_url=tg.base_url,
+        base_file_url=tg.base_file_url,
+        mode=tg.mode,
+        webhook_url=tg.webhook_url,
+        listen=tg.listen,
+        port=tg.port,
+        secret_token=tg.secret_token.get_secret_value() if tg.secret_token else None,
+        poll_timeout=tg.poll_timeout,
+        rate_limit=tg.rate_limit,
+    )
+
+
+async def staff_chat_moved(session: AsyncSession, channel: str, old: str, new: str) -> None:
+    """Remember the staff group's new id and say so there."""
+    await kv.put(session, f"{channel}.{STAFF_CHAT_KEY}", new)
+    notice = text("id", "staff_chat_moved", old=old, new=new)
+    outbound = Outbound(channel=Channel(channel), chat_id=new, html=notice)
+    queues.enqueue(session, channel, new, to_payload(outbound))
+
+
+class Service:
+    """The running helpdesk: intake, processing and delivery side by side."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings.database_url)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.helpdesk = build_helpdesk(settings)
+        self.telegram = TelegramChannel(telegram_options(settings), self.sessions)
+        self.sender = OutboxSender(
+            self.sessions,
+            {Channel.TELEGRAM: self.telegram.transport},
+            max_attempts=settings.telegram.max_send_attempts,
+            on_chat_moved=staff_chat_moved,
+        )
+        self.processor = InboundProcessor(
+            self.sessions,
+            self.helpdesk,
+            {Channel.TELEGRAM.value: self.telegram.decode},
+            after_commit=self.sender.wake,
+        )
+        self.telegram.on_stored = self.processor.wake
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
+        stop = stop or _stop_on_signals()
+        await self.telegram.start()
+        tasks = [
+            _supervised("telegram intake", self.telegram.run_intake),
+            _supervised("processor", self.processor.run),
+            _supervised("sender", self.sender.run),
+        ]
+        logger.info("helpdesk running (%s mode)", self.settings.telegram.mode)
+        try:
+            await stop.wait()
+        finally:
+            await self._shut_down(tasks)
+        logger.info("helpdesk stopped")
+
+    async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
+        intake, *workers = tasks
+        # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
+        intake.cancel()
+        self.processor.stop()
+        self.sender.stop()
+        _, pending = await asyncio.wait(workers, timeout=SHUTDOWN_GRACE)
+        for task in pending:
+            logger.warning(
+                "%s did not finish within %s s; cancelled", task.get_name(), SHUTDOWN_GRACE
+            )
+            task.cancel()
+        await asyncio.gather(intake, *workers, return_exceptions=True)
+        await self.telegram.stop()
+        await self.engine.dispose()
+
+
+def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+    async def guard() -> None:
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The loops handle their own errors; this is the last net. Restart, slowly.
+                logger.exception("%s stopped on an error; restarting in 5 s", name)
+                await asyncio.sleep(5)
+
+    return asyncio.create_task(guard(), name=name)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,209 @@
+"""The `helpdesk` command: run the service, migrate, check the knowledge base, export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from helpdesk import logs
+from helpdesk.settings import ConfigError, Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+kb_app = typer.Typer(no_args_is_help=True, help="Knowledge base.")
+app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML settings file (or HELPDESK_CONFIG)."),
+]
+
+NO_TOKEN = """telegram.token is not set.
+Create a bot with @BotFather in Telegram (/newbot), then give its token:
+  export HELPDESK_TELEGRAM__TOKEN='123456:ABC...'
+or put `token = "..."` under [telegram] in the file given with --config.
+To try the helpdesk without Telegram, run: helpdesk chat"""
+
+
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Print one clear message and exit."""
+    typer.echo(f"helpdesk: {message}", err=True)
+    raise typer.Exit(status)
+
+
+def settings_or_exit(config: Path | None) -> Settings:
+    """The settings, or exit 2 naming what is wrong."""
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def migrate_or_exit(settings: Settings) -> None:
+    """Apply migrations; a database that cannot be reached is a clear error, not a trace."""
+    from storage.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        fail(f"database_url: cannot migrate the database ({type(exc).__name__}: {exc})", 1)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Migrate the database and run the helpdesk on Telegram."""
+    settings = settings_or_exit(config)
+    logs.configure(settings.log_level)
+    if settings.telegram.token is None:
+        fail(NO_TOKEN)
+    if settings.telegram.mode == "webhook" and not (
+        settings.telegram.webhook_url and settings.telegram.secret_token
+    ):
+        fail(
+            "telegram.mode is webhook: telegram.webhook_url and telegram.secret_token "
+            "must both be set"
+        )
+    migrate_or_exit(settings)
+
+    from telegram.error import InvalidToken
+
+    from helpdesk.app import Service
+
+    try:
+        asyncio.run(Service(settings).run())
+    except InvalidToken:
+        fail("telegram.token was refused by Telegram; check it with @BotFather", 1)
+    except KeyboardInterrupt:
+        pass
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Apply all database migrations."""
+    settings = settings_or_exit(config)
+    logs.configure("WARNING")
+    migrate_or_exit(settings)
+    typer.echo("database is up to date")
+
+
+@kb_app.command("check")
+def kb_check(
+    path: Annotated[Path | None, typer.Argument(help="KB file (default: configured)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate the knowledge base; problems are listed with file and line."""
+    from handlers.knowledge import DEFAULT_KB_PATH, check
+
+    target = path or settings_or_exit(config).kb_path or DEFAULT_KB_PATH
+    problems = check(target)
+    for problem in problems:
+        typer.echo(f"{problem.file}:{problem.line}: {problem.message}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{target}: OK")
+
+
+@kb_app.command("eval")
+def kb_eval(
+    tsv: Annotated[Path, typer.Argument(help="TSV with columns topic, question")],
+    config: ConfigOption = None,
+) -> None:
+    """Accuracy, confusions and every miss on a set of questions."""
+    from handlers.evaluation import evaluate, format_report, read_tsv
+    from helpdesk.app import build_helpdesk
+
+    helpdesk = build_helpdesk(settings_or_exit(config))
+    try:
+        rows = read_tsv(tsv)
+    except (OSError, ValueError) as exc:
+        fail(str(exc), 1)
+    typer.echo(format_report(evaluate(helpdesk.answers.matcher, rows)))
+
+
+@app.command()
+def ask(
+    text: Annotated[str | None, typer.Argument(help="The question")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON line per stdin line")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """What the helpdesk would answer, without storing anything."""
+    from helpdesk.app import build_helpdesk
+    from helpdesk.ask import answer_json
+
+    settings = settings_or_exit(config)
+    helpdesk = build_helpdesk(settings)
+    if jsonl:
+        for line in sys.stdin:
+            typer.echo(json.dumps(answer_json(helpdesk, line.rstrip("\n")), ensure_ascii=False))
+        return
+    if text is None:
+        fail("give a question, or --jsonl to read questions from standard input")
+    result = answer_json(helpdesk, text)
+    typer.echo(json.dumps(result, ensure_ascii=False) if as_json else result["answer"])
+
+
+@app.command()
+def chat(config: ConfigOption = None) -> None:
+    """Talk to the helpdesk in the terminal (channel `console`), no Telegram needed."""
+    settings = settings_or_exit(config)
+    logs.configure("WARNING")
+    migrate_or_exit(settings)
+    from helpdesk.console import run_console
+
+    asyncio.run(run_console(settings))
+
+
+@app.command()
+def report(
+    date_from: Annotated[str, typer.Option("--from", help="First local date, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="Last local date, YYYY-MM-DD")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    config: ConfigOption = None,
+) -> None:
+    """Export the E-learning report for a range of local dates."""
+    from storage.export import FORMATS
+
+    settings = settings_or_exit(config)
+    start, end = _date("--from", date_from), _date("--to", date_to)
+    if end < start:
+        fail("--to is before --from")
+    if fmt not in FORMATS:
+        fail(f"--format must be csv or xlsx (got {fmt!r})")
+    logs.configure("WARNING")
+    migrate_or_exit(settings)
+    count = asyncio.run(_export(settings, start, end, output, fmt))
+    typer.echo(f"{count} rows written to {output}")
+
+
+async def _export(settings: Settings, start: date, end: date, output: Path, fmt: str) -> int:
+    from storage.database import create_engine, session_factory
+    from storage.export import export_report
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await export_report(
+            session_factory(engine), start, end, settings.zone, output, fmt=fmt
+        )
+    finally:
+        await engine.dispose()
+
+
+def _date(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date like 2026-12-01 (got {value!r})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,94 @@
+"""`helpdesk chat`: the same helpdesk in a terminal, through the same queues as Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import uuid
+from dataclasses import replace
+
+import typer
+
+from handlers.delivery import OutboxSender
+from handlers.intake import InboundProcessor
+from handlers.markup import to_plain
+from handlers.messages import Button, Channel, Inbound, Outbound, Sender
+from helpdesk.app import build_helpdesk
+from helpdesk.settings import Settings
+from storage import queues
+from storage.database import create_engine, session_factory
+
+PROMPT = "anda> "
+
+
+class ConsoleTransport:
+    """Prints messages; remembers the last buttons so a number typed presses one."""
+
+    channel = Channel.CONSOLE
+
+    def __init__(self) -> None:
+        self.buttons: list[Button] = []
+
+    async def deliver(self, outbound: Outbound) -> str | None:
+        """Print the message and number its buttons."""
+        body = to_plain(outbound.html).strip()
+        if outbound.purpose == "callback_answer":
+            if body:
+                typer.echo(f"  ({body})")
+            return None
+        typer.echo(f"helpdesk> {body}")
+        self.buttons = [b for row in outbound.buttons for b in row]
+        for number, button in enumerate(self.buttons, start=1):
+            typer.echo(f"  [{number}] {button.label}")
+        return None
+
+
+def to_inbound(line: str, transport: ConsoleTransport, user: str) -> Inbound:
+    """A typed line as the helpdesk sees it: a command, a button number or a question."""
+    base = Inbound(channel=Channel.CONSOLE, sender=Sender(user, user), chat_id=user)
+    stripped = line.strip()
+    if stripped.isdigit() and 1 <= int(stripped) <= len(transport.buttons):
+        data = transport.buttons[int(stripped) - 1].data
+        return replace(base, callback=data, callback_ref=uuid.uuid4().hex)
+    if stripped.startswith("/"):
+        word, _, args = stripped[1:].partition(" ")
+        return replace(base, command=word.lower(), args=args.strip())
+    return replace(base, text=stripped)
+
+
+async def run_console(settings: Settings) -> None:
+    """Read lines until end of input or /keluar."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    transport = ConsoleTransport()
+    inbound_by_key: dict[str, Inbound] = {}
+    processor = InboundProcessor(
+        sessions,
+        build_helpdesk(settings),
+        {Channel.CONSOLE.value: lambda p: inbound_by_key.pop(p["key"])},
+    )
+    sender = OutboxSender(sessions, {Channel.CONSOLE: transport})
+    user = getpass.getuser()
+    typer.echo("SUNARI Helpdesk (konsol). Ketik pertanyaan, /bantuan, atau /keluar.")
+    try:
+        while True:
+            line = await asyncio.to_thread(_read)
+            if line is None or line.strip() in ("/keluar", "/exit"):
+                break
+            if not line.strip():
+                continue
+            key = uuid.uuid4().hex
+            inbound_by_key[key] = to_inbound(line, transport, user)
+            async with sessions.begin() as session:
+                await queues.store_inbound(session, Channel.CONSOLE, [(key, {"key": key})])
+            await processor.process_pending()
+            await sender.send_due()
+    finally:
+        await engine.dispose()
+
+
+def _read() -> str | None:
+    try:
+        return input(PROMPT)
+    except EOFError:
+        return None

@@ -1,0 +1,180 @@
+"""Settings from the environment (HELPDESK_*) or a TOML file, checked before anything starts."""
+
+from __future__ import annotations
+
+import os
+import re
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    TomlConfigSettingsSource,
+)
+
+from storage.database import normalise_url
+
+_SECRET_KEY = re.compile(r"token|password|secret", re.IGNORECASE)
+_SECTIONS = frozenset({"telegram", "staff", "contact"})
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_config_file: ContextVar[Path | None] = ContextVar("config_file", default=None)
+
+
+class ConfigError(Exception):
+    """Settings that cannot work; the message names the key and what it expects."""
+
+
+class TelegramSettings(BaseModel):
+    """The Telegram channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    staff_chat_id: int | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8443, ge=1, le=65535)
+    secret_token: SecretStr | None = None
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+    # Telegram's documented ceilings; the benchmark turns them off for both bots it compares.
+    rate_limit: bool = True
+    max_send_attempts: int = Field(default=8, ge=1)
+
+
+class StaffSettings(BaseModel):
+    """Who may act as staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    telegram_ids: list[int] = Field(default_factory=list)
+
+
+class ContactSettings(BaseModel):
+    """Facts the SOP does not give; answers mention them only when they are set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    helpdesk_email: str = ""
+    registration_url: str = ""
+    office_address: str = ""
+    lms_url: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite+aiosqlite:///helpdesk.sqlite3"
+    timezone: str = "Asia/Makassar"
+    language: Literal["id", "en"] = "id"
+    kb_path: Path | None = None
+    match_threshold: float | None = Field(default=None, ge=0, le=1)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
+    contact: ContactSettings = Field(default_factory=ContactSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Asia/Makassar") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            return normalise_url(value)
+        except Exception as exc:
+            raise ValueError(
+                "a SQLAlchemy URL: sqlite+aiosqlite:///FILE or postgresql+asyncpg://..."
+            ) from exc
+
+    @field_validator("kb_path")
+    @classmethod
+    def _existing_kb(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"an existing knowledge-base file (no file at {value})")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The local time zone as an object."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, so one value can be overridden per run.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Read the settings, or raise ConfigError with one readable line per problem."""
+    path = config_file or _env_config_file()
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config file: no file at {path}")
+
+    token = _config_file.set(path)
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:  # a HELPDESK_* variable that is not valid JSON
+        raise ConfigError(f"environment: {exc}") from None
+    except ValueError as exc:  # a TOML syntax error arrives as a ValueError subclass
+        raise ConfigError(f"config file {path}: {exc}") from None
+    finally:
+        _config_file.reset(token)
+
+
+def _env_config_file() -> Path | None:
+    value = os.environ.get("HELPDESK_CONFIG")
+    return Path(value) if value else None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            # A misspelt key may well carry the token, so its value is not echoed.
+            lines.append(f"{key}: unknown setting")
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{key}: {message} (got {_shown(key, error.get('input'))})")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _shown(key: str, value: object) -> str:
+    # A whole section may hold the token; a database URL may hold a password.
+    if _SECRET_KEY.search(key) or key in _SECTIONS or isinstance(value, dict):
+        return "***"
+    return _URL_PASSWORD.sub(r"\1***@", repr(value))

@@ -1,0 +1,1 @@
+"""Email adapter (IMAP intake, SMTP replies); filled in by the email-channel work."""

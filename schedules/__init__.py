@@ -1,0 +1,1 @@
+"""Scheduled work (reminders, digests); filled in by the reminders work."""

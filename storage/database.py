@@ -1,0 +1,68 @@
+"""Engine and session set-up for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+def normalise_url(url: str) -> str:
+    """Accept the plain `sqlite:///` and `postgresql://` forms people write by hand."""
+    parsed = make_url(url)
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}.get(
+        parsed.drivername, parsed.drivername
+    )
+    if driver not in SUPPORTED_DRIVERS:
+        raise ValueError(f"unsupported database driver {parsed.drivername!r}")
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # A transaction that reads and then writes cannot wait for the write lock in WAL mode
+    # (SQLite fails it at once with "database is locked"); taking the lock up front lets
+    # busy_timeout queue writers instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see above).
+    dbapi_connection.isolation_level = None
+    # WAL lets the report be read while the bot writes; NORMAL keeps commits cheap and is
+    # still crash-safe in WAL mode (a power cut may lose the last commit, never corrupt).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for `url`, tuned for the dialect."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    logger.debug("database engine created for %s", make_url(url).render_as_string())
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,110 @@
+"""Writing and reading the E-learning report (one row per message or ticket event)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Interaction, Person, Ticket
+from storage.types import strip_nul
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    channel: str,
+    direction: str,
+    outcome: str,
+    text: str = "",
+    person: Person | None = None,
+    topic: str | None = None,
+    ticket: Ticket | None = None,
+    handled_by: str = "bot",
+    handler: Person | None = None,
+    attachments: dict[str, Any] | None = None,
+) -> Interaction:
+    """Add one report row and return it (flushed, so it has an id)."""
+    row = Interaction(
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        text=strip_nul(text),
+        person_id=None if person is None else person.id,
+        role=None if person is None else person.role,
+        topic=topic,
+        ticket_id=None if ticket is None else ticket.id,
+        handled_by=handled_by,
+        handler_person_id=None if handler is None else handler.id,
+        attachments=attachments,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get(session: AsyncSession, interaction_id: int) -> Interaction | None:
+    """One report row by id."""
+    return await session.get(Interaction, interaction_id)
+
+
+async def last_question(session: AsyncSession, person_id: int, since: datetime) -> str | None:
+    """The person's latest incoming text since `since`, for a hand-over without a question."""
+    query = (
+        select(Interaction.text)
+        .where(
+            Interaction.person_id == person_id,
+            Interaction.direction == "in",
+            Interaction.outcome.in_(("answered", "unsure", "out_of_scope")),
+            Interaction.at >= since,
+        )
+        .order_by(Interaction.id.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+REPORT_COLUMNS = (
+    "time",
+    "channel",
+    "direction",
+    "person",
+    "role",
+    "topic",
+    "text",
+    "ticket",
+    "handled_by",
+    "outcome",
+)
+
+
+async def stream_rows(
+    session: AsyncSession, start: datetime, end: datetime, *, batch: int = 5000
+) -> AsyncIterator[tuple[datetime, str, str, str, str, str, str, str, str, str]]:
+    """Report rows with `start <= at < end`, oldest first, fetched in batches."""
+    requester = aliased(Person)
+    query = (
+        select(Interaction, requester.display_name)
+        .outerjoin(requester, Interaction.person_id == requester.id)
+        .where(Interaction.at >= start, Interaction.at < end)
+        .order_by(Interaction.at, Interaction.id)
+        .execution_options(yield_per=batch)
+    )
+    result = await session.stream(query)
+    async for row, name in result:
+        yield (
+            row.at,
+            row.channel,
+            row.direction,
+            name or "",
+            row.role or "",
+            row.topic or "",
+            row.text,
+            "" if row.ticket_id is None else f"#{row.ticket_id}",
+            row.handled_by,
+            row.outcome,
+        )

@@ -1,0 +1,182 @@
+"""SQLAlchemy models: people, tickets, the E-learning report and the durable queues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the project's naming convention (stable Alembic names)."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Person(Base):
+    """Someone the helpdesk talks to; one person may have several channel identities."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="unknown")
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    identities: Mapped[list[Identity]] = relationship(back_populates="person")
+
+
+class Identity(Base):
+    """A person's address on one channel (a Telegram user id, an email address)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200))
+    # Set when the channel refused delivery for good (Telegram 403: the bot was blocked).
+    unreachable_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Ticket(Base):
+    """A request handed over to staff; its id is the short number users quote."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(320))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    question: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    requester: Mapped[Person] = relationship(foreign_keys=[requester_id])
+    assignee: Mapped[Person | None] = relationship(foreign_keys=[assignee_id])
+
+
+class TicketMessage(Base):
+    """A message we sent about a ticket, so a reply quoting it finds the ticket."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(320))
+    message_ref: Mapped[str] = mapped_column(String(320))
+    purpose: Mapped[str] = mapped_column(String(20))
+
+
+class Interaction(Base):
+    """One row of the E-learning report: a message in or out, or a ticket event."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(5))  # in, out, event
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(20))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    handled_by: Mapped[str] = mapped_column(String(200), default="bot")
+    handler_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    outcome: Mapped[str] = mapped_column(String(30))
+    attachments: Mapped[dict[str, Any] | None]
+
+
+class InboundUpdate(Base):
+    """Raw input stored before its channel is told it arrived, then handled from here."""
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_inbound_updates_pending", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message decided on but maybe not yet delivered; survives a crash in between."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    sent_ref: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Conversation(Base):
+    """What the helpdesk is waiting for from one person (a question for staff, a flow step)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("person_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyValue(Base):
+    """Small runtime facts that must outlive a restart (e.g. a migrated staff chat id)."""
+
+    __tablename__ = "key_values"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

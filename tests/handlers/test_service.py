@@ -1,0 +1,234 @@
+"""The helpdesk's decisions, channel-free: what it queues and records for each message."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.config import HelpdeskConfig
+from handlers.knowledge import KnowledgeBase
+from handlers.matching import Matcher
+from handlers.messages import Channel, Inbound, Sender
+from handlers.service import Helpdesk
+from storage.models import Interaction, OutboxMessage, Ticket
+
+pytestmark = pytest.mark.db
+
+STAFF_CHAT = "-100500"
+STAFF_ID = "900"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+@pytest.fixture
+def helpdesk(kb: KnowledgeBase) -> Helpdesk:
+    config = HelpdeskConfig(
+        staff_ids={"telegram": frozenset({STAFF_ID})},
+        staff_chat=("telegram", STAFF_CHAT),
+        contact={"helpdesk_email": "helpdesk@unr.example"},
+    )
+    return Helpdesk(config, kb, Matcher(kb))
+
+
+def user_says(text: str = "", *, user: str = "111", **fields: object) -> Inbound:
+    sender = Sender(user, f"Mahasiswa {user}", "id")
+    return replace(Inbound(Channel.TELEGRAM, sender, user, text=text), **fields)  # type: ignore[arg-type]
+
+
+def staff_says(text: str = "", **fields: object) -> Inbound:
+    sender = Sender(STAFF_ID, "Staf Ayu", "id")
+    base = Inbound(Channel.TELEGRAM, sender, STAFF_CHAT, text=text, is_group=True)
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+async def handle(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk, inbound: Inbound
+) -> list[OutboxMessage]:
+    """Handle one message and return what it queued."""
+    async with sessions.begin() as session:
+        before = await session.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()))
+        await helpdesk.handle(session, inbound)
+    async with sessions() as session:
+        query = select(OutboxMessage).where(OutboxMessage.id > (before or 0))
+        return list((await session.scalars(query.order_by(OutboxMessage.id))).all())
+
+
+def to_chat(queued: list[OutboxMessage], chat: str) -> list[str]:
+    return [
+        m.payload["html"]
+        for m in queued
+        if m.chat_id == chat and m.payload["purpose"] != "callback_answer"
+    ]
+
+
+async def test_known_question_gets_the_kb_answer_with_feedback_buttons(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(sessions, helpdesk, user_says("min gmn cara aktivasi akun sunari?"))
+
+    assert len(queued) == 1
+    assert "aktivasi" in queued[0].payload["html"].lower()
+    labels = [b[0] for row in queued[0].payload["buttons"] for b in row]
+    assert labels == ["👍 Terbantu", "🙋 Hubungi staf"]
+    async with sessions() as session:
+        rows = (await session.scalars(select(Interaction).order_by(Interaction.id))).all()
+    assert [(r.direction, r.topic, r.outcome) for r in rows] == [
+        ("in", "aktivasi_akun", "answered"),
+        ("out", "aktivasi_akun", "queued"),
+    ]
+
+
+async def test_unknown_question_offers_topics_and_staff_then_becomes_a_ticket(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(sessions, helpdesk, user_says("Berapa biaya UKT semester ini?"))
+    handover = [b for row in queued[0].payload["buttons"] for b in row if b[1].startswith("h:")]
+    assert len(handover) == 1
+
+    queued = await handle(
+        sessions, helpdesk, user_says(callback=handover[0][1], callback_ref="cb1")
+    )
+
+    user_msgs = to_chat(queued, "111")
+    staff_msgs = [m for m in queued if m.chat_id == STAFF_CHAT]
+    assert "tiket <b>#1</b>" in user_msgs[0]
+    assert staff_msgs[0].payload["purpose"] == "ticket_card"
+    assert "Berapa biaya UKT semester ini?" in staff_msgs[0].payload["html"]
+    assert [b[1] for b in staff_msgs[0].payload["buttons"][0]] == ["t:c:1", "t:x:1"]
+
+
+async def test_staff_reply_reaches_the_user_and_close_tells_them(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    await handle(
+        sessions, helpdesk, user_says("/staf", command="staf", args="Akun saya terkunci <b>&")
+    )
+    async with sessions.begin() as session:
+        from storage import tickets
+
+        await tickets.remember_message(session, 1, "telegram", STAFF_CHAT, "77", "ticket_card")
+
+    queued = await handle(
+        sessions, helpdesk, staff_says("Sudah kami buka, silakan coba lagi.", reply_to_ref="77")
+    )
+    assert any("Sudah kami buka" in h for h in to_chat(queued, "111"))
+
+    queued = await handle(sessions, helpdesk, staff_says(callback="t:x:1", callback_ref="cb"))
+    assert any("ditutup" in h for h in to_chat(queued, "111"))
+    async with sessions() as session:
+        ticket = await session.get(Ticket, 1)
+        assert ticket is not None
+        assert ticket.status == "closed"
+        assert ticket.first_response_at is not None
+        assert ticket.question == "Akun saya terkunci <b>&"
+
+
+async def test_non_staff_cannot_press_staff_buttons_or_reply(
+    sessions: async_sessionmaker[AsyncSession],
+    helpdesk: Helpdesk,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await handle(sessions, helpdesk, user_says("/staf", command="staf", args="tolong"))
+    intruder = Inbound(
+        Channel.TELEGRAM,
+        Sender("666", "Orang Lain"),
+        STAFF_CHAT,
+        callback="t:x:1",
+        callback_ref="cbx",
+        is_group=True,
+    )
+
+    queued = await handle(sessions, helpdesk, intruder)
+
+    assert [m.payload["purpose"] for m in queued] == ["callback_answer"]
+    assert "hanya untuk staf" in queued[0].payload["html"]
+    assert "666" in caplog.text
+    async with sessions() as session:
+        ticket = await session.get(Ticket, 1)
+        assert ticket is not None and ticket.status == "open"
+
+
+async def test_a_user_sees_only_their_own_tickets(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    await handle(sessions, helpdesk, user_says("/staf", command="staf", args="rahasia A"))
+    queued = await handle(sessions, helpdesk, user_says("/tiket", user="222", command="tiket"))
+
+    assert "rahasia" not in queued[0].payload["html"]
+    assert "belum punya tiket" in queued[0].payload["html"]
+
+
+async def test_staf_without_question_waits_for_the_next_message_and_batal_cancels(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(sessions, helpdesk, user_says("/staf", command="staf"))
+    assert "tuliskan pertanyaan" in queued[0].payload["html"].lower()
+
+    queued = await handle(sessions, helpdesk, user_says("/batal", command="batal"))
+    assert "Dibatalkan" in queued[0].payload["html"]
+
+    queued = await handle(sessions, helpdesk, user_says("/batal", command="batal"))
+    assert "Tidak ada yang sedang berjalan" in queued[0].payload["html"]
+
+
+async def test_user_text_is_escaped_in_the_staff_card(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(
+        sessions,
+        helpdesk,
+        user_says("/staf", command="staf", args="5 < 6 & <b>not bold</b> *_[x]"),
+    )
+
+    card = next(m.payload["html"] for m in queued if m.chat_id == STAFF_CHAT)
+    assert "5 &lt; 6 &amp; &lt;b&gt;not bold&lt;/b&gt; *_[x]" in card
+
+
+async def test_bare_commands_in_other_groups_are_ignored(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    group = dict(chat_id="-300", is_group=True, command="start")
+    assert await handle(sessions, helpdesk, user_says("", **group)) == []
+    queued = await handle(sessions, helpdesk, user_says("", mentioned=True, **group))
+    assert len(queued) == 1
+
+
+async def test_too_long_text_is_refused_with_its_length(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(sessions, helpdesk, user_says("a" * 100_000))
+
+    assert "100000" in queued[0].payload["html"]
+    async with sessions() as session:
+        row = await session.scalar(select(Interaction).where(Interaction.direction == "in"))
+        assert row is not None and row.outcome == "too_long"
+
+
+async def test_blocking_marks_the_person_unreachable_and_writing_again_clears_it(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    from storage import people
+
+    await handle(sessions, helpdesk, user_says(event="blocked"))
+    async with sessions() as session:
+        assert await people.is_unreachable(session, "telegram", "111")
+
+    await handle(sessions, helpdesk, user_says("halo"))
+    async with sessions() as session:
+        assert not await people.is_unreachable(session, "telegram", "111")
+
+
+async def test_english_question_gets_an_english_answer(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(
+        sessions, helpdesk, user_says("I forgot my password, how do I reset it?")
+    )
+
+    assert "Did this answer help?" in queued[0].payload["html"]

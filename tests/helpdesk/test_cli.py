@@ -1,0 +1,230 @@
+"""The `helpdesk` command, run as a real process: exit codes, stdout and stderr."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from handlers.knowledge import DEFAULT_KB_PATH
+from storage.interactions import REPORT_COLUMNS
+
+EXECUTABLE = Path(sys.executable).with_name("helpdesk")
+KNOWN = "bagaimana cara aktivasi akun kuliah online?"
+OUT_OF_SCOPE = "resep nasi goreng yang enak apa ya"
+
+Result = subprocess.CompletedProcess[str]
+Call = tuple[list[str], str, dict[str, str]]
+
+
+class Helpdesk:
+    """Runs `helpdesk ARGS` in tmp_path with no HELPDESK_* of the caller, on a fresh SQLite."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.cwd = tmp_path
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+        self.env["HELPDESK_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+        self.command = [str(EXECUTABLE)]
+        if not EXECUTABLE.exists():  # not installed as a script: run the same entry point
+            self.command = [sys.executable, "-c", "from helpdesk.cli import main; main()"]
+
+    def __call__(self, *args: str, stdin: str = "", **env: str) -> Result:
+        return self.together((list(args), stdin, env))[0]
+
+    def together(self, *calls: Call) -> list[Result]:
+        """Several independent runs side by side: each start costs about a second."""
+        processes = [
+            (
+                args,
+                stdin,
+                subprocess.Popen(
+                    [*self.command, *args],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    cwd=self.cwd,
+                    env={**self.env, **env},
+                ),
+            )
+            for args, stdin, env in calls
+        ]
+        results = []
+        for args, stdin, process in processes:
+            stdout, stderr = process.communicate(stdin, timeout=60)
+            results.append(subprocess.CompletedProcess(args, process.returncode, stdout, stderr))
+        return results
+
+
+@pytest.fixture
+def helpdesk(tmp_path: Path) -> Helpdesk:
+    return Helpdesk(tmp_path)
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit 2 with one `helpdesk:` message that says what is wrong, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("helpdesk: ")
+    assert result.stderr.count("helpdesk: ") == 1
+    for needle in needles:
+        assert needle in result.stderr
+
+
+def test_start_up_errors_exit_2_with_one_message(helpdesk: Helpdesk) -> None:
+    no_token, bad_port, no_secret, no_file = helpdesk.together(
+        (["run"], "", {}),
+        (
+            ["run"],
+            "",
+            {"HELPDESK_TELEGRAM__PORT": "99999", "HELPDESK_TELEGRAM__TOKEN": "1:SEKRET"},
+        ),
+        (
+            ["run"],
+            "",
+            {
+                "HELPDESK_TELEGRAM__TOKEN": "1:abc",
+                "HELPDESK_TELEGRAM__MODE": "webhook",
+                "HELPDESK_TELEGRAM__WEBHOOK_URL": "https://helpdesk.example/tg",
+            },
+        ),
+        (["run", "--config", "nowhere.toml"], "", {}),
+    )
+
+    assert_clean_failure(no_token, "telegram.token", "BotFather")
+    assert_clean_failure(bad_port, "telegram.port")
+    assert "SEKRET" not in bad_port.stderr
+    assert_clean_failure(no_secret, "telegram.secret_token")
+    assert_clean_failure(no_file, "nowhere.toml")
+
+
+def test_ask(helpdesk: Helpdesk) -> None:
+    questions = [KNOWN, OUT_OF_SCOPE, "saya lupa password akun e-learning"]
+
+    known, out_of_scope, jsonl = helpdesk.together(
+        (["ask", "--json", KNOWN], "", {}),
+        (["ask", "--json", OUT_OF_SCOPE], "", {}),
+        (["ask", "--jsonl"], "\n".join(questions) + "\n", {}),
+    )
+
+    assert known.returncode == 0, known.stderr
+    answer = json.loads(known.stdout)
+    assert set(answer) == {"topic", "confidence", "escalate", "answer"}
+    assert answer["topic"] == "aktivasi_akun"
+    assert isinstance(answer["confidence"], float)
+    assert 0 <= answer["confidence"] <= 1
+    assert answer["escalate"] is False
+    assert isinstance(answer["answer"], str)
+    assert "aktivasi" in answer["answer"]
+
+    assert out_of_scope.returncode == 0, out_of_scope.stderr
+    answer = json.loads(out_of_scope.stdout)
+    assert answer["topic"] is None
+    assert answer["escalate"] is True
+    assert 0 <= answer["confidence"] <= 1
+    assert answer["answer"]
+
+    assert jsonl.returncode == 0, jsonl.stderr
+    lines = jsonl.stdout.splitlines()
+    assert len(lines) == 3
+    answers = [json.loads(line) for line in lines]
+    assert [a["topic"] for a in answers] == ["aktivasi_akun", None, "lupa_password"]
+    assert all(set(a) == {"topic", "confidence", "escalate", "answer"} for a in answers)
+
+
+def test_kb_check(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    lines = DEFAULT_KB_PATH.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines) if text.strip() == "action: answer")
+    lines[line] = lines[line].replace("answer", "jawab")
+    broken = tmp_path / "kb.yaml"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    shipped, result = helpdesk.together(
+        (["kb", "check"], "", {}), (["kb", "check", str(broken)], "", {})
+    )
+
+    assert shipped.returncode == 0, shipped.stdout
+    assert "OK" in shipped.stdout
+    assert result.returncode == 1
+    assert f"{broken}:{line + 1}: " in result.stdout
+    assert "jawab" in result.stdout
+
+
+def test_kb_eval(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    tsv = tmp_path / "eval.tsv"
+    tsv.write_text(
+        "topic\tquestion\n"
+        f"aktivasi_akun\t{KNOWN}\n"
+        "lupa_password\tsaya lupa password akun e-learning\n"
+        f"aktivasi_akun\t{OUT_OF_SCOPE}\n",
+        encoding="utf-8",
+    )
+
+    result = helpdesk("kb", "eval", str(tsv))
+
+    assert result.returncode == 0, result.stderr
+    assert "questions: 3" in result.stdout
+    assert "accuracy: 66.7%" in result.stdout
+    assert OUT_OF_SCOPE in result.stdout  # the miss is listed
+
+
+def test_chat_then_db_upgrade_then_report(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    database = tmp_path / "x.sqlite3"
+    upgraded = helpdesk("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert database.is_file()
+
+    chat = helpdesk("chat", stdin="halo\n/tiket\n/keluar\nnot read\n")
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.count("helpdesk> ") == 2
+    assert "belum punya tiket" in chat.stdout
+    assert "not read" not in chat.stdout
+
+    # A day either side, so a run across local midnight still finds the rows.
+    today = datetime.now(ZoneInfo("Asia/Makassar")).date()
+    start, end = str(today - timedelta(days=1)), str(today + timedelta(days=1))
+    reports = helpdesk.together(
+        *(
+            (
+                ["report", "--from", start, "--to", end, "--format", fmt, "-o", f"report.{fmt}"],
+                "",
+                {},
+            )
+            for fmt in ("csv", "xlsx")
+        )
+    )
+    for result in reports:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("4 rows")
+
+    with (tmp_path / "report.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == REPORT_COLUMNS
+    assert [row[6] for row in rows[1:] if row[2] == "in"] == ["halo", "/tiket"]
+
+    workbook = load_workbook(tmp_path / "report.xlsx", read_only=True)
+    try:
+        header, *data = workbook.active.iter_rows(values_only=True)
+    finally:
+        workbook.close()
+    assert tuple(header) == REPORT_COLUMNS
+    assert len(data) == 4
+
+
+def test_report_rejects_bad_dates(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    backwards, not_a_date = helpdesk.together(
+        (["report", "--from", "2026-02-01", "--to", "2026-01-01", "-o", "r.csv"], "", {}),
+        (["report", "--from", "2026-13-01", "--to", "2026-12-01", "-o", "r.csv"], "", {}),
+    )
+
+    assert_clean_failure(backwards, "--to")
+    assert_clean_failure(not_a_date, "--from", "2026-13-01")
+    assert not (tmp_path / "r.csv").exists()
