@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.render import CAPTION_LIMIT, split_message
-from handlers.delivery import ChatMoved, Rejected, RetryLater, Unreachable
+from handlers.delivery import PIECES_SENT, ChatMoved, Rejected, RetryLater, Unreachable
 from handlers.markup import to_plain
 from handlers.messages import Channel, Outbound
 
@@ -57,15 +57,21 @@ class TelegramTransport:
 
     async def _send(self, outbound: Outbound) -> str:
         pieces = split_message(outbound.html)
+        first = int(outbound.extra.get(PIECES_SENT, "0"))
         last: Message | None = None
-        for index, piece in enumerate(pieces):
-            final = index == len(pieces) - 1
-            last = await self._send_piece(
-                outbound,
-                piece,
-                markup=_keyboard(outbound) if final else None,
-                reply_to=outbound.reply_to_ref if index == 0 else None,
-            )
+        for index in range(first, len(pieces)):
+            try:
+                last = await self._send_piece(
+                    outbound,
+                    pieces[index],
+                    markup=_keyboard(outbound) if index == len(pieces) - 1 else None,
+                    reply_to=outbound.reply_to_ref if index == 0 else None,
+                )
+            except RetryAfter as exc:
+                # Pieces already out must not go again with the retry.
+                raise RetryLater(
+                    "flood control", after=_seconds(exc.retry_after), done=index - first
+                ) from exc
         assert last is not None  # split_message never returns an empty list
         return str(last.message_id)
 

@@ -28,9 +28,10 @@ class DeliveryError(Exception):
 class RetryLater(DeliveryError):
     """A temporary refusal (flood control, a server briefly away); try again later."""
 
-    def __init__(self, reason: str, *, after: float | None = None) -> None:
+    def __init__(self, reason: str, *, after: float | None = None, done: int = 0) -> None:
         super().__init__(reason)
         self.after = after
+        self.done = done  # pieces of a split message already delivered: not to send again
 
 
 class Unreachable(DeliveryError):
@@ -89,6 +90,8 @@ def from_payload(message: OutboxMessage) -> Outbound:
     )
 
 
+# How many pieces of a split message went out before a failure (kept in `extra`).
+PIECES_SENT = "pieces_sent"
 # An edit or a button answer creates no new message for replies to quote.
 _NOT_NEW = ("callback_answer", "edit")
 
@@ -174,7 +177,7 @@ class OutboxSender:
         try:
             ref = await transport.deliver(outbound)
         except RetryLater as exc:
-            await self._retry(message, str(exc), exc.after)
+            await self._retry(message, str(exc), exc.after, done=exc.done)
             return False
         except ChatMoved as exc:
             await self._moved(message, exc.new_chat_id)
@@ -207,11 +210,17 @@ class OutboxSender:
                 )
         self.sent_count += 1
 
-    async def _retry(self, message: OutboxMessage, reason: str, after: float | None) -> None:
+    async def _retry(
+        self, message: OutboxMessage, reason: str, after: float | None, *, done: int = 0
+    ) -> None:
         async with self.sessions.begin() as session:
             row = await session.get(OutboxMessage, message.id)
             if row is None:
                 return
+            if done:
+                extra = dict(row.payload.get("extra", {}))
+                extra[PIECES_SENT] = str(int(extra.get(PIECES_SENT, "0")) + done)
+                row.payload = {**row.payload, "extra": extra}
             row.attempts += 1
             row.last_error = reason[:1000]
             if row.attempts >= self.max_attempts and after is None:

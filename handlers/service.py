@@ -25,7 +25,6 @@ from storage.types import utcnow
 logger = logging.getLogger(__name__)
 
 TICKET_IN_CARD = re.compile(r"Tiket #(\d+)")
-USER_COMMANDS = ("start", "bantuan", "help", "tiket", "staf", "batal")
 
 
 class Helpdesk:
@@ -162,6 +161,10 @@ class Helpdesk:
             return
         if in_staff_chat and command == "tiket":
             await ticket_flow.list_open(turn)
+        elif command == "id":
+            # For set-up: staff add the bot to their group and ask it for the group's id.
+            await turn.log_in("chat_id")
+            await turn.reply(text(turn.language, "chat_id", chat_id=turn.inbound.chat_id))
         elif command == "start":
             await turn.log_in("welcomed")
             await turn.reply(text(turn.language, "welcome", name=turn.person.display_name))

@@ -55,6 +55,7 @@ _ID: dict[str, str] = {
         "Berkas Anda diterima. Tuliskan juga pertanyaan Anda agar staf dapat membantu."
     ),
     "file_on_ticket": "Berkas Anda ditambahkan ke tiket <b>#{number}</b>.",
+    "chat_id": "ID chat ini: <code>{chat_id}</code>",
     "unknown_command": "Perintah tidak dikenal. Ketik /bantuan untuk daftar topik.",
     "staff_only": "Maaf, tindakan ini hanya untuk staf helpdesk.",
     "ticket_not_found": "Tiket #{number} tidak ditemukan.",

@@ -309,3 +309,26 @@ async def test_staff_group_upgraded_to_supergroup_keeps_working(
     messages = await api.wait_for_messages(new_group, 2)
     assert any("supergrup" in m.text for m in messages)
     assert any("tolong bantu saya" in m.text for m in messages)
+
+
+async def test_flood_control_in_the_middle_of_a_split_message_sends_no_piece_twice(
+    api: FakeBotApi, helpdesk: RunningHelpdesk
+) -> None:
+    long_text = "\n".join(f"langkah {i:03d}: isi formulir dan kirim" for i in range(200))
+    await api.send_text(STUDENT_ID, "/staf tolong kirim panduan lengkap")
+    [card] = await api.wait_for_messages(STAFF_GROUP, 1)
+    api.fail_next(
+        "sendMessage",
+        429,
+        "Too Many Requests: retry after 1",
+        parameters={"retry_after": 1},
+        chat_id=STUDENT_ID,
+        skip=1,
+    )
+
+    await api.send_text(STAFF_ID, long_text, chat=STAFF_GROUP, reply_to=card)
+
+    await api.wait_for(lambda: "langkah 199" in api.messages_to(STUDENT_ID)[-1].text, 15)
+    pieces = [m.text for m in api.messages_to(STUDENT_ID)[1:]]
+    assert len(pieces) == 2
+    assert long_text in "\n".join(pieces)

@@ -232,3 +232,31 @@ async def test_english_question_gets_an_english_answer(
     )
 
     assert "Did this answer help?" in queued[0].payload["html"]
+
+
+async def test_id_command_tells_a_group_its_chat_id(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(
+        sessions,
+        helpdesk,
+        user_says("", chat_id="-1001999", is_group=True, mentioned=True, command="id"),
+    )
+
+    assert queued[0].payload["html"] == "ID chat ini: <code>-1001999</code>"
+
+
+async def test_a_staff_reply_quoting_an_unrecorded_card_finds_the_ticket_by_its_number(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    await handle(sessions, helpdesk, user_says("/staf", command="staf", args="tolong"))
+
+    queued = await handle(
+        sessions,
+        helpdesk,
+        staff_says(
+            "Sudah beres.", reply_to_ref="999", reply_to_text="🎫 Tiket #1 · menunggu staf"
+        ),
+    )
+
+    assert any("Sudah beres." in h for h in to_chat(queued, "111"))
