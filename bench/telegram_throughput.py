@@ -273,6 +273,7 @@ async def measure(command: BotCommand, args: argparse.Namespace, workdir: Path) 
         async with bot_process(command, api, log) as process:
             await wait_ready(api, process, log)
             await warm_up(api, questions[0])
+            profiler = await start_profiler(process, args.profile, command.name)
             run = Run(api, args.users)
             count_batches(api, run)
             await run.queue(questions, args.questions)
@@ -282,7 +283,35 @@ async def measure(command: BotCommand, args: argparse.Namespace, workdir: Path) 
                 print(f"{command.name}: timed out after {args.timeout} s", file=sys.stderr)
             await asyncio.sleep(0.5)  # late duplicates still count
             run.collect()
+        if profiler is not None:
+            await finish_profiler(profiler)
     return run.figures(command.name)
+
+
+async def finish_profiler(profiler: asyncio.subprocess.Process) -> None:
+    """py-spy ends with its target and writes its file; SIGINT also makes it write."""
+    try:
+        await asyncio.wait_for(profiler.wait(), STOP_TIMEOUT)
+    except TimeoutError:
+        profiler.send_signal(signal.SIGINT)
+        await stop_process(profiler)
+
+
+async def start_profiler(
+    process: asyncio.subprocess.Process, folder: Path | None, name: str
+) -> asyncio.subprocess.Process | None:
+    """py-spy on the bot from now until it exits (collapsed stacks, idle and threads shown)."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).parent / "py-spy"
+    output = folder / f"{name}.txt"
+    return await asyncio.create_subprocess_exec(
+        *[str(py_spy), "record", "--pid", str(process.pid), "--format", "raw", "-o", str(output)],
+        *["--idle", "--threads", "--nonblocking", "--rate", "200"],
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 @asynccontextmanager
@@ -365,6 +394,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per bot")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="folder for py-spy profiles of each bot (collapsed stacks; needs py-spy in the venv)",
+    )
     return parser.parse_args()
 
 

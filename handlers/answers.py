@@ -29,7 +29,7 @@ class Answers:
 
     async def question(self, turn: Turn) -> None:
         """A free-text message from a person (not staff acting on a ticket)."""
-        waiting = await conversations.current(turn.session, turn.person.id, turn.inbound.channel)
+        waiting = turn.conversation
         if waiting is not None and waiting.kind == "staff_question":
             await conversations.finish(turn.session, turn.person.id, turn.inbound.channel)
             await self.hand_over(turn, turn.inbound.text)
@@ -38,7 +38,7 @@ class Answers:
         match = self.matcher.match(turn.inbound.text)
         if match.language == "en" and turn.language != "en":
             turn.language = "en"
-        open_ticket = await tickets.latest_open_ticket(turn.session, turn.person.id)
+        open_ticket = await turn.open_ticket()
         if open_ticket is not None and (match.topic is None or open_ticket.status == "claimed"):
             await ticket_flow.follow_up(turn, open_ticket)
             return
@@ -55,7 +55,7 @@ class Answers:
             await ticket_flow.list_mine(turn)
         else:
             row = await turn.log_in("answered", topic=match.topic)
-            await self._answer(turn, match.topic, row.id)
+            await self._answer(turn, match.topic, row.ref or "")
 
     async def topic(self, turn: Turn, topic: str) -> None:
         """A topic button was pressed."""
@@ -69,19 +69,19 @@ class Answers:
             await ticket_flow.list_mine(turn)
         else:
             row = await turn.log_in("answered", topic=topic)
-            await self._answer(turn, topic, row.id)
+            await self._answer(turn, topic, row.ref or "")
 
-    async def helped(self, turn: Turn, interaction_id: int) -> None:
+    async def helped(self, turn: Turn, ref: str) -> None:
         """The person said the answer helped."""
         await turn.answer_callback(text(turn.language, "helped_thanks"))
-        row = await interactions.get(turn.session, interaction_id)
+        row = await interactions.by_ref(turn.session, ref)
         topic = None if row is None or row.person_id != turn.person.id else row.topic
         await turn.log_in("helped", topic=topic)
 
-    async def hand_over_from(self, turn: Turn, interaction_id: int) -> None:
+    async def hand_over_from(self, turn: Turn, ref: str) -> None:
         """The 'talk to staff' button: the question it was pressed under goes to staff."""
         await turn.answer_callback()
-        row = await interactions.get(turn.session, interaction_id)
+        row = await interactions.by_ref(turn.session, ref)
         if row is None or row.person_id != turn.person.id or not row.text:
             await self.ask_for_staff(turn)
             return
@@ -119,15 +119,15 @@ class Answers:
         await turn.log_in("asked_question")
         await turn.reply(text(turn.language, "ask_for_staff"))
 
-    async def _answer(self, turn: Turn, topic: str, interaction_id: int) -> None:
+    async def _answer(self, turn: Turn, topic: str, ref: str) -> None:
         # Knowledge-base answers are plain text written by staff: shown, never parsed.
         body = self.kb.answer(topic, turn.language, turn.config.contact)
         buttons: tuple[tuple[Button, ...], ...] = ()
         if self.kb.topics[topic].action == "answer" and topic not in ("salam", "terima_kasih"):
             buttons = (
                 (
-                    Button(plain(turn.language, "button_helped"), f"ok:{interaction_id}"),
-                    Button(plain(turn.language, "button_staff"), f"h:{interaction_id}"),
+                    Button(plain(turn.language, "button_helped"), f"ok:{ref}"),
+                    Button(plain(turn.language, "button_staff"), f"h:{ref}"),
                 ),
             )
             body = f"{esc(body)}\n\n{text(turn.language, 'answer_footer')}"
@@ -138,6 +138,6 @@ class Answers:
     async def _unsure(self, turn: Turn, match: Match) -> None:
         row = await turn.log_in("unsure" if match.candidates else "out_of_scope")
         rows = [(Button(self.kb.title(c, turn.language), f"k:{c}"),) for c in match.candidates]
-        rows.append((Button(plain(turn.language, "button_staff"), f"h:{row.id}"),))
+        rows.append((Button(plain(turn.language, "button_staff"), f"h:{row.ref}"),))
         key = "not_sure" if match.candidates else "out_of_scope"
         await turn.reply(text(turn.language, key), buttons=tuple(rows))

@@ -90,26 +90,51 @@ class InboundProcessor:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
     async def process_pending(self) -> int:
-        """Handle one batch of pending input; return how many were taken."""
-        async with self.sessions.begin() as session:
-            batch = await queues.pending_inbound(session, limit=self.batch_size)
+        """Handle one batch of pending input; return how many were taken.
+
+        The batch is handled in one transaction, its rows written together at the commit.
+        If any update in it fails, the batch is rolled back and handled again one update
+        at a time, so the failure is isolated and counted against that update alone.
+        """
+        try:
+            async with self.sessions.begin() as session:
+                with session.no_autoflush:
+                    batch = await queues.pending_inbound(session, limit=self.batch_size)
+                    for row in batch:
+                        await self._handle(session, row)
+                        row.status, row.processed_at = "done", utcnow()
+        except Exception:
+            logger.info("a batch of input failed; handling its updates one at a time")
+            async with self.sessions() as session:
+                batch = await queues.pending_inbound(session, limit=self.batch_size)
             for row in batch:
-                await self._process(session, row)
+                await self._process_alone(row.id)
+        else:
+            self.handled_count += len(batch)
         if batch:
             self.after_commit()
         return len(batch)
 
-    async def _process(self, session: AsyncSession, row: InboundUpdate) -> None:
-        inbound: Inbound | None = None
-        try:
-            async with session.begin_nested():
-                inbound = self._decode(row)
-                if inbound is not None:
-                    await self.handler.handle(session, inbound)
-        except Exception as exc:
-            await self._failed(session, row, inbound, exc)
-            return
-        row.status, row.processed_at = "done", utcnow()
+    async def _handle(self, session: AsyncSession, row: InboundUpdate) -> None:
+        inbound = self._decode(row)
+        if inbound is not None:
+            await self.handler.handle(session, inbound)
+
+    async def _process_alone(self, update_id: int) -> None:
+        async with self.sessions.begin() as session:
+            row = await session.get(InboundUpdate, update_id)
+            if row is None or row.status != "pending":
+                return
+            inbound: Inbound | None = None
+            try:
+                async with session.begin_nested():
+                    inbound = self._decode(row)
+                    if inbound is not None:
+                        await self.handler.handle(session, inbound)
+            except Exception as exc:
+                await self._failed(session, row, inbound, exc)
+                return
+            row.status, row.processed_at = "done", utcnow()
         self.handled_count += 1
 
     def _decode(self, row: InboundUpdate) -> Inbound | None:

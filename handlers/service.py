@@ -24,6 +24,7 @@ from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
 
+REF = re.compile(r"[0-9a-f]{1,16}")
 TICKET_IN_CARD = re.compile(r"Tiket #(\d+)")
 
 
@@ -96,13 +97,14 @@ class Helpdesk:
         language = (
             "en" if (inbound.sender.language or "").startswith("en") else (self.config.language)
         )
-        identity = await people.identify(
+        known = await people.identify_with_context(
             session,
             inbound.channel,
             inbound.sender.external_id,
             inbound.sender.display_name,
             language=language,
         )
+        identity = known.identity
         if self.config.is_staff(inbound.channel, inbound.sender.external_id):
             identity.person.role = "staf"
         if identity.unreachable_at is not None and inbound.event != "blocked":
@@ -117,6 +119,8 @@ class Helpdesk:
             identity=identity,
             config=self.config,
             language=identity.person.language,
+            conversation=known.conversation,
+            open_ticket_id=known.open_ticket_id,
         )
 
     async def _membership(self, turn: Turn, event: str) -> None:
@@ -131,10 +135,10 @@ class Helpdesk:
         kind, _, rest = data.partition(":")
         if kind == "k":
             await self.answers.topic(turn, rest)
-        elif kind == "ok" and rest.isdigit():
-            await self.answers.helped(turn, int(rest))
-        elif kind == "h" and rest.isdigit():
-            await self.answers.hand_over_from(turn, int(rest))
+        elif kind == "ok" and REF.fullmatch(rest):
+            await self.answers.helped(turn, rest)
+        elif kind == "h" and REF.fullmatch(rest):
+            await self.answers.hand_over_from(turn, rest)
         elif kind == "t":
             await self._ticket_button(turn, rest)
         else:
@@ -228,7 +232,7 @@ class Helpdesk:
 
     async def _file(self, turn: Turn) -> None:
         # The bot cannot read a screenshot or a document: files always go to a person.
-        open_ticket = await tickets.latest_open_ticket(turn.session, turn.person.id)
+        open_ticket = await turn.open_ticket()
         if open_ticket is not None:
             await ticket_flow.follow_up(turn, open_ticket)
             return

@@ -122,43 +122,35 @@ async def staff_reply(turn: Turn, ticket: Ticket) -> None:
 
 
 async def claim(turn: Turn, number: int) -> None:
-    """A staff member takes a ticket."""
-    ticket = await _staff_ticket(turn, number, "claim")
-    if ticket is None:
-        return
-    if ticket.status == "closed":
-        await turn.answer_callback(text("id", "already_closed", number=number))
-        return
-    tickets.claim(ticket, turn.person.id)
-    await turn.log_in("claimed", topic=ticket.topic, ticket=ticket)
-    await turn.answer_callback()
-    await _refresh_cards(turn, ticket)
-    await turn.reply(
-        text("id", "claimed_by", number=number, staff=turn.person.display_name), ticket=ticket
-    )
-    await _to_requester(
-        turn, ticket, text(ticket.requester.language, "ticket_claimed_user", number=number)
-    )
+    """A staff member takes a ticket; the requester is told someone is on it."""
+    await _transition(turn, number, "claimed", "claimed_by", "ticket_claimed_user")
 
 
 async def close(turn: Turn, number: int) -> None:
     """A staff member closes a ticket; the requester is told."""
-    ticket = await _staff_ticket(turn, number, "close")
+    await _transition(turn, number, "closed", "closed_by", "ticket_closed_user")
+
+
+async def _transition(
+    turn: Turn, number: int, outcome: str, staff_notice: str, user_notice: str
+) -> None:
+    ticket = await _staff_ticket(turn, number, outcome)
     if ticket is None:
         return
     if ticket.status == "closed":
         await turn.answer_callback(text("id", "already_closed", number=number))
         return
-    tickets.close(ticket, turn.person.id)
-    await turn.log_in("closed", topic=ticket.topic, ticket=ticket)
+
+    change = tickets.claim if outcome == "claimed" else tickets.close
+    change(ticket, turn.person.id)
+    await turn.session.flush()  # a later message in the same batch sees the new state
+    await turn.log_in(outcome, topic=ticket.topic, ticket=ticket)
     await turn.answer_callback()
     await _refresh_cards(turn, ticket)
-    await turn.reply(
-        text("id", "closed_by", number=number, staff=turn.person.display_name), ticket=ticket
-    )
-    await _to_requester(
-        turn, ticket, text(ticket.requester.language, "ticket_closed_user", number=number)
-    )
+    staff = turn.person.display_name
+    await turn.reply(text("id", staff_notice, number=number, staff=staff), ticket=ticket)
+    language = ticket.requester.language
+    await _to_requester(turn, ticket, text(language, user_notice, number=number))
 
 
 async def list_open(turn: Turn) -> None:

@@ -10,8 +10,8 @@ from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
 from handlers.markup import to_plain
 from handlers.messages import Button, Channel, Inbound, Outbound
-from storage import interactions, kv, queues
-from storage.models import Identity, Interaction, Person, Ticket
+from storage import interactions, kv, queues, tickets
+from storage.models import Conversation, Identity, Interaction, Person, Ticket
 
 STAFF_CHAT_KEY = "staff_chat_id"
 
@@ -25,6 +25,8 @@ class Turn:
     identity: Identity
     config: HelpdeskConfig
     language: str
+    conversation: Conversation | None = None  # as loaded with the sender
+    open_ticket_id: int | None = None  # the sender's newest open ticket, as loaded
 
     @property
     def person(self) -> Person:
@@ -44,6 +46,13 @@ class Turn:
         moved = await kv.get(self.session, f"{channel}.{STAFF_CHAT_KEY}")
         return channel, moved or chat_id
 
+    async def open_ticket(self) -> Ticket | None:
+        """The sender's newest ticket that is not closed (loaded only when there is one)."""
+        if self.open_ticket_id is None:
+            return None
+        ticket = await tickets.get_ticket(self.session, self.open_ticket_id)
+        return ticket if ticket is not None and ticket.status != "closed" else None
+
     async def in_staff_chat(self) -> bool:
         """Whether the message came from the staff group."""
         staff = await self.staff_chat()
@@ -54,7 +63,7 @@ class Turn:
     ) -> Interaction:
         """Record the incoming message in the report."""
         attachments = _attachments(self.inbound)
-        return await interactions.record(
+        return interactions.record(
             self.session,
             channel=self.inbound.channel,
             direction="in",
@@ -100,7 +109,7 @@ class Turn:
 
         The report row says `queued` until the sender marks it delivered or failed.
         """
-        row = await interactions.record(
+        row = interactions.record(
             self.session,
             channel=outbound.channel,
             direction="out",
@@ -118,7 +127,7 @@ class Turn:
             outbound.chat_id,
             to_payload(outbound),
             ticket_id=outbound.ticket_id or (ticket.id if ticket else None),
-            interaction_id=row.id,
+            interaction=row,
         )
 
     async def answer_callback(self, text: str = "") -> None:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channel import TelegramChannel, TelegramOptions
 from handlers.config import HelpdeskConfig
-from handlers.delivery import OutboxSender, to_payload
+from handlers.delivery import to_payload
 from handlers.intake import InboundProcessor
+from handlers.journal import SentJournal
 from handlers.knowledge import KnowledgeBase
 from handlers.matching import Matcher
 from handlers.messages import Channel, Outbound
+from handlers.sender import OutboxSender
 from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
@@ -47,6 +52,15 @@ def build_helpdesk(settings: Settings) -> Helpdesk:
     """The channel-independent helpdesk with its knowledge base."""
     kb = KnowledgeBase.load(settings.kb_path)
     return Helpdesk(helpdesk_config(settings), kb, Matcher(kb, threshold=settings.match_threshold))
+
+
+def journal_path(settings: Settings) -> Path:
+    """Where the sender notes accepted sends: one journal per database, never shared."""
+    url = make_url(settings.database_url)
+    if settings.state_dir is None and url.get_backend_name() == "sqlite" and url.database:
+        return Path(url.database).with_name(Path(url.database).name + ".sent-journal")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
+    return (settings.state_dir or Path.cwd()) / f"outbox-{digest[:12]}.sent-journal"
 
 
 def telegram_options(settings: Settings) -> TelegramOptions:
@@ -83,9 +97,11 @@ class Service:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.helpdesk = build_helpdesk(settings)
         self.telegram = TelegramChannel(telegram_options(settings), self.sessions)
+        self.journal = SentJournal(journal_path(settings))
         self.sender = OutboxSender(
             self.sessions,
             {Channel.TELEGRAM: self.telegram.transport},
+            journal=self.journal,
             max_attempts=settings.telegram.max_send_attempts,
             on_chat_moved=staff_chat_moved,
         )
@@ -128,6 +144,7 @@ class Service:
         await asyncio.gather(intake, *workers, return_exceptions=True)
         await self.telegram.stop()
         await self.engine.dispose()
+        self.journal.close()
 
 
 def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import typer
 
-from handlers.delivery import OutboxSender
 from handlers.intake import InboundProcessor
 from handlers.markup import to_plain
 from handlers.messages import Button, Channel, Inbound, Outbound, Sender
+from handlers.sender import OutboxSender
 from helpdesk.app import build_helpdesk
 from helpdesk.settings import Settings
 from storage import queues

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Makassar"
     language: Literal["id", "en"] = "id"
     kb_path: Path | None = None
+    state_dir: Path | None = None
     match_threshold: float | None = Field(default=None, ge=0, le=1)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)

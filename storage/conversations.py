@@ -26,8 +26,9 @@ async def start(
     row = await current(session, person_id, channel)
     if row is None:
         session.add(Conversation(person_id=person_id, channel=channel, kind=kind, data=data))
-        return
-    row.kind, row.data, row.updated_at = kind, data, utcnow()
+    else:
+        row.kind, row.data, row.updated_at = kind, data, utcnow()
+    await session.flush()  # the next message may be in the same batch
 
 
 async def finish(session: AsyncSession, person_id: int, channel: str) -> bool:
@@ -36,4 +37,5 @@ async def finish(session: AsyncSession, person_id: int, channel: str) -> bool:
     if row is None:
         return False
     await session.delete(row)
+    await session.flush()
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -11,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Interaction, Person, Ticket
-from storage.types import strip_nul
+from storage.types import strip_nul, utcnow
 
 
-async def record(
+def record(
     session: AsyncSession,
     *,
     channel: str,
@@ -28,32 +29,35 @@ async def record(
     handler: Person | None = None,
     attachments: dict[str, Any] | None = None,
 ) -> Interaction:
-    """Add one report row and return it (flushed, so it has an id)."""
+    """Add one report row; it is written with the transaction (no round trip now)."""
     row = Interaction(
+        at=utcnow(),
         channel=channel,
         direction=direction,
         outcome=outcome,
         text=strip_nul(text),
-        person_id=None if person is None else person.id,
+        person=person,
         role=None if person is None else person.role,
         topic=topic,
-        ticket_id=None if ticket is None else ticket.id,
+        ticket=ticket,
         handled_by=handled_by,
-        handler_person_id=None if handler is None else handler.id,
+        handler=handler,
         attachments=attachments,
+        ref=secrets.token_hex(6),
     )
     session.add(row)
-    await session.flush()
     return row
 
 
-async def get(session: AsyncSession, interaction_id: int) -> Interaction | None:
-    """One report row by id."""
-    return await session.get(Interaction, interaction_id)
+async def by_ref(session: AsyncSession, ref: str) -> Interaction | None:
+    """The report row a button refers to."""
+    query = select(Interaction).where(Interaction.ref == ref).limit(1)
+    return (await session.scalars(query)).first()
 
 
 async def last_question(session: AsyncSession, person_id: int, since: datetime) -> str | None:
     """The person's latest incoming text since `since`, for a hand-over without a question."""
+    await session.flush()  # an earlier message of the same batch counts too
     query = (
         select(Interaction.text)
         .where(

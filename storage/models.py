@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -9,6 +10,11 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime, utcnow
+
+
+def new_ref() -> str:
+    """A short random handle for a report row."""
+    return secrets.token_hex(6)
 
 
 class Base(DeclarativeBase):
@@ -115,6 +121,16 @@ class Interaction(Base):
     handler_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     outcome: Mapped[str] = mapped_column(String(30))
     attachments: Mapped[dict[str, Any] | None]
+    # A short random handle that buttons carry ("h:<ref>"), known before the row is written.
+    # Also the insert sentinel: a client-made unique value lets SQLite write many rows in
+    # one INSERT ... RETURNING and still tell which id belongs to which row.
+    ref: Mapped[str | None] = mapped_column(
+        String(16), index=True, insert_sentinel=True, default=new_ref
+    )
+
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
+    ticket: Mapped[Ticket | None] = relationship(foreign_keys=[ticket_id])
+    handler: Mapped[Person | None] = relationship(foreign_keys=[handler_person_id])
 
 
 class InboundUpdate(Base):
@@ -141,7 +157,11 @@ class OutboxMessage(Base):
     """A message decided on but maybe not yet delivered; survives a crash in between."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        # Finds an earlier pending message to the same chat without scanning the backlog.
+        Index("ix_outbox_chat_order", "status", "channel", "chat_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -156,6 +176,12 @@ class OutboxMessage(Base):
     sent_ref: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # A stable handle for the message, made before it is written (so many rows go in one
+    # INSERT on SQLite too); a channel may use it to recognise the message later.
+    ref: Mapped[str] = mapped_column(String(16), insert_sentinel=True, default=new_ref)
+
+    interaction: Mapped[Interaction | None] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()
 
 
 class Conversation(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import InboundUpdate, OutboxMessage
+from storage.models import InboundUpdate, Interaction, OutboxMessage
 from storage.types import utcnow
 
 
@@ -68,7 +68,7 @@ def enqueue(
     payload: dict[str, Any],
     *,
     ticket_id: int | None = None,
-    interaction_id: int | None = None,
+    interaction: Interaction | None = None,
 ) -> OutboxMessage:
     """Queue a message; it is sent once the surrounding transaction commits."""
     message = OutboxMessage(
@@ -76,7 +76,8 @@ def enqueue(
         chat_id=chat_id,
         payload=payload,
         ticket_id=ticket_id,
-        interaction_id=interaction_id,
+        interaction=interaction,
+        next_attempt_at=utcnow(),
     )
     session.add(message)
     return message

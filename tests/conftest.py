@@ -33,32 +33,30 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
-async def _create_pg_database(base_url: str) -> tuple[str, str]:
+async def _admin(base_url: str) -> asyncpg.Connection:
     url = make_url(base_url)
-    name = f"sunari_test_{uuid.uuid4().hex[:12]}"
-    connection = await asyncpg.connect(
+    return await asyncpg.connect(
         host=url.host,
         port=url.port or 5432,
         user=url.username,
         password=url.password,
         database=url.database or "postgres",
     )
+
+
+async def _create_pg_database(base_url: str) -> tuple[str, str]:
+    name = f"sunari_test_{uuid.uuid4().hex[:12]}"
+    connection = await _admin(base_url)
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
-    return url.set(database=name).render_as_string(hide_password=False), name
+    url = make_url(base_url).set(database=name)
+    return url.render_as_string(hide_password=False), name
 
 
 async def _drop_pg_database(base_url: str, name: str) -> None:
-    url = make_url(base_url)
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-    )
+    connection = await _admin(base_url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

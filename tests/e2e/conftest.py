@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -21,8 +22,8 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-def settings(api: FakeBotApi, database_url: str) -> Settings:
-    return settings_for(api, database_url)
+def settings(api: FakeBotApi, database_url: str, tmp_path: Path) -> Settings:
+    return settings_for(api, database_url, state_dir=tmp_path)
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from helpdesk.app import Service
-from helpdesk.settings import Settings
+from helpdesk.settings import ContactSettings, Settings, StaffSettings, TelegramSettings
 from storage.database import create_engine, session_factory
 from storage.models import Interaction, Ticket
 from tests.botapi.server import FakeBotApi
@@ -20,20 +21,25 @@ STAFF_ID = 900
 STUDENT_ID = 111
 
 
-def settings_for(api: FakeBotApi, database_url: str, **telegram: Any) -> Settings:
+def settings_for(
+    api: FakeBotApi, database_url: str, *, state_dir: Path | None = None, **telegram: Any
+) -> Settings:
     """Settings that point the service at the test server and the test database."""
     return Settings(
         database_url=database_url,
-        telegram={
-            "token": api.token,
-            "base_url": api.base_url,
-            "base_file_url": api.base_file_url,
-            "staff_chat_id": STAFF_GROUP,
-            "poll_timeout": 1,
-            **telegram,
-        },
-        staff={"telegram_ids": [STAFF_ID]},
-        contact={"helpdesk_email": "helpdesk@unr.example"},
+        state_dir=state_dir,
+        telegram=TelegramSettings.model_validate(
+            {
+                "token": api.token,
+                "base_url": api.base_url,
+                "base_file_url": api.base_file_url,
+                "staff_chat_id": STAFF_GROUP,
+                "poll_timeout": 1,
+                **telegram,
+            }
+        ),
+        staff=StaffSettings(telegram_ids=[STAFF_ID]),
+        contact=ContactSettings(helpdesk_email="helpdesk@unr.example"),
     )
 
 

@@ -194,6 +194,7 @@ async def test_c03_sticker_hint_photo_ticket_contact_and_location(
     assert ticket.question == "Printer shows error E-502"
     report = await helpdesk.report()
     photo_row = next(r for r in report if r.attachments and r.outcome == "escalated")
+    assert photo_row.attachments is not None
     assert photo_row.attachments["files"][0]["ref"] == "AgACAgIAAxkBAAIBPLACEHOLDERLARGE"
     assert not any("+620000000000" in r.text for r in report)
 

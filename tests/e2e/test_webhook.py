@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -37,10 +38,11 @@ def port() -> int:
 
 
 @pytest.fixture
-def settings(api: FakeBotApi, database_url: str, port: int) -> Settings:
+def settings(api: FakeBotApi, database_url: str, port: int, tmp_path: Path) -> Settings:
     return settings_for(
         api,
         database_url,
+        state_dir=tmp_path,
         mode="webhook",
         webhook_url=WEBHOOK_URL,
         listen="127.0.0.1",

@@ -193,9 +193,9 @@ async def test_user_text_is_escaped_in_the_staff_card(
 async def test_bare_commands_in_other_groups_are_ignored(
     sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
 ) -> None:
-    group = dict(chat_id="-300", is_group=True, command="start")
-    assert await handle(sessions, helpdesk, user_says("", **group)) == []
-    queued = await handle(sessions, helpdesk, user_says("", mentioned=True, **group))
+    bare = user_says("", chat_id="-300", is_group=True, command="start")
+    assert await handle(sessions, helpdesk, bare) == []
+    queued = await handle(sessions, helpdesk, replace(bare, mentioned=True))
     assert len(queued) == 1
 
 

@@ -130,7 +130,7 @@ async def test_nul_is_removed_and_0x00_text_kept(sessions: Sessions) -> None:
     async with sessions() as session:
         requester = await _person(session, "1")
         number = await _open(session, requester, question="a\x00b 0x00")
-        row = await interactions.record(
+        row = interactions.record(
             session,
             channel="telegram",
             direction="in",
@@ -142,7 +142,7 @@ async def test_nul_is_removed_and_0x00_text_kept(sessions: Sessions) -> None:
 
     async with sessions() as session:
         ticket = await tickets.get_ticket(session, number)
-        stored = await interactions.get(session, row.id)
+        stored = await interactions.by_ref(session, row.ref or "")
 
     assert ticket is not None and ticket.question == "ab 0x00"
     assert stored is not None and stored.text == "cd 0x00"
