@@ -25,6 +25,7 @@ from handlers.delivery import (
 from handlers.journal import SentJournal
 from handlers.messages import Channel
 from storage import people, queues, tickets
+from storage.database import reading
 from storage.models import Interaction, OutboxMessage
 from storage.types import utcnow
 
@@ -94,10 +95,12 @@ class OutboxSender:
         return len(entries)
 
     async def send_due(self) -> int:
-        """Send what is due now; return how many messages were attempted."""
-        await self._mark_accepted()  # never send again what left but is not marked yet
-        async with self.sessions() as session:
-            batch = await queues.due_outbox(session, list(self.transports), limit=200)
+        """Send what is due now, then mark it sent; return how many were attempted."""
+        await self._mark_accepted()  # left before a failure or a restart: mark, never resend
+        async with reading(self.sessions) as session:
+            due = await queues.due_outbox(session, list(self.transports), limit=200)
+        # Accepted but not yet marked: already out, never to be sent again.
+        batch = [message for message in due if message.id not in self._accepted]
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
         for message in batch:
             by_chat[(message.channel, message.chat_id)].append(message)
@@ -120,7 +123,7 @@ class OutboxSender:
         self.sent_count += len(accepted)
 
     async def _sleep_until_due(self) -> None:
-        async with self.sessions() as session:
+        async with reading(self.sessions) as session:
             due = await queues.next_outbox_due(session, list(self.transports))
         timeout = 5.0 if due is None else max(0.05, (due - utcnow()).total_seconds())
         await self._pause(timeout)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -30,11 +32,16 @@ def normalise_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+READ_ONLY = "helpdesk_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
     # A transaction that reads and then writes cannot wait for the write lock in WAL mode
     # (SQLite fails it at once with "database is locked"); taking the lock up front lets
-    # busy_timeout queue writers instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # busy_timeout queue writers instead. Readers never need it: WAL lets them run beside
+    # a writer, so they begin plainly and do not queue behind one.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -56,7 +63,7 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         engine = create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     logger.debug("database engine created for %s", make_url(url).render_as_string())
@@ -66,3 +73,11 @@ def create_engine(url: str) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads only: on SQLite it does not wait for a writer's lock."""
+    async with sessions() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session
