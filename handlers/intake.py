@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import Inbound
+from handlers.worker import Worker
 from storage import queues
 from storage.models import InboundUpdate
 from storage.types import utcnow
@@ -44,7 +44,7 @@ class Handler(Protocol):
 
 
 @dataclass
-class InboundProcessor:
+class InboundProcessor(Worker):
     """Takes pending input from the store and hands it to the helpdesk.
 
     A batch shares one transaction, each update in its own savepoint: a crash before the
@@ -60,17 +60,6 @@ class InboundProcessor:
     batch_size: int = 50
     handled_count: int = 0
     failed_count: int = 0
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _stopping: bool = False
-
-    def wake(self) -> None:
-        """New input was stored."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the batch in hand, then return from `run`."""
-        self._stopping = True
-        self._wake.set()
 
     async def run(self) -> None:
         """Process until stopped; a database failure is logged and retried, never fatal."""
@@ -85,9 +74,7 @@ class InboundProcessor:
                 delay = min(delay * 2, 30.0)
                 continue
             if not done and not self._stopping:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                await self._pause(1.0)
 
     async def process_pending(self) -> int:
         """Handle one batch of pending input; return how many were taken.

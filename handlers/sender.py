@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from handlers.delivery import (
 )
 from handlers.journal import SentJournal
 from handlers.messages import Channel
+from handlers.worker import Worker
 from storage import people, queues, tickets
 from storage.database import reading
 from storage.models import Interaction, OutboxMessage
@@ -36,7 +36,7 @@ _NOT_NEW = ("callback_answer", "edit")
 
 
 @dataclass
-class OutboxSender:
+class OutboxSender(Worker):
     """Drains the outbox: each chat's messages in order, chats side by side.
 
     A message accepted by its channel is noted in the journal at once (one write, nothing
@@ -53,17 +53,6 @@ class OutboxSender:
     on_chat_moved: Callable[[AsyncSession, str, str, str], Awaitable[None]] | None = None
     sent_count: int = 0
     _accepted: dict[int, str | None] = field(default_factory=dict)  # sent, not yet marked
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _stopping: bool = False
-
-    def wake(self) -> None:
-        """Something was queued: look now instead of at the next timer."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the batch in hand, then return from `run`."""
-        self._stopping = True
-        self._wake.set()
 
     async def run(self) -> None:
         """Send until stopped; a database failure is logged and retried, never fatal."""
@@ -126,12 +115,7 @@ class OutboxSender:
         async with reading(self.sessions) as session:
             due = await queues.next_outbox_due(session, list(self.transports))
         timeout = 5.0 if due is None else max(0.05, (due - utcnow()).total_seconds())
-        await self._pause(timeout)
-
-    async def _pause(self, timeout: float) -> None:
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, 5.0))
+        await self._pause(min(timeout, 5.0))
 
     async def _send_chat(self, chat: Sequence[OutboxMessage], limit: asyncio.Semaphore) -> None:
         async with limit:
