@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +28,9 @@ Decoder = Callable[[dict[str, Any]], Inbound | None]
 
 class Handler(Protocol):
     """The helpdesk as the processor sees it."""
+
+    async def prepare(self, session: AsyncSession, batch: Sequence[Inbound]) -> None:
+        """Read ahead what a batch of messages will need (an optimisation only)."""
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
         """Answer one message, writing only through `session`."""
@@ -57,7 +60,7 @@ class InboundProcessor(Worker):
     decoders: Mapping[str, Decoder]
     after_commit: Callable[[], None] = lambda: None
     max_attempts: int = 3
-    batch_size: int = 50
+    batch_size: int = 100
     handled_count: int = 0
     failed_count: int = 0
 
@@ -87,8 +90,11 @@ class InboundProcessor(Worker):
             async with self.sessions.begin() as session:
                 with session.no_autoflush:
                     batch = await queues.pending_inbound(session, limit=self.batch_size)
-                    for row in batch:
-                        await self._handle(session, row)
+                    decoded = [(row, self._decode(row)) for row in batch]
+                    await self.handler.prepare(session, [i for _, i in decoded if i])
+                    for row, inbound in decoded:
+                        if inbound is not None:
+                            await self.handler.handle(session, inbound)
                         row.status, row.processed_at = "done", utcnow()
         except Exception:
             logger.info("a batch of input failed; handling its updates one at a time")
@@ -101,11 +107,6 @@ class InboundProcessor(Worker):
         if batch:
             self.after_commit()
         return len(batch)
-
-    async def _handle(self, session: AsyncSession, row: InboundUpdate) -> None:
-        inbound = self._decode(row)
-        if inbound is not None:
-            await self.handler.handle(session, inbound)
 
     async def _process_alone(self, update_id: int) -> None:
         async with self.sessions.begin() as session:

@@ -86,7 +86,10 @@ class OutboxSender(Worker):
     async def send_due(self) -> int:
         """Send what is due now, then mark it sent; return how many were attempted."""
         await self._mark_accepted()  # left before a failure or a restart: mark, never resend
-        async with reading(self.sessions) as session:
+        # A writer's session on purpose: on SQLite it waits while the processor holds the
+        # lock, so messages go out between batches rather than into an event loop busy with
+        # one, where their answers would wait unread and a kill would send them twice.
+        async with self.sessions() as session:
             due = await queues.due_outbox(session, list(self.transports), limit=200)
         # Accepted but not yet marked: already out, never to be sent again.
         batch = [message for message in due if message.id not in self._accepted]

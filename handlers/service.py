@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,6 +37,26 @@ class Helpdesk:
         self.config = config
         self.kb = kb
         self.answers = Answers(kb, matcher)
+        self._read_ahead: dict[tuple[str, str], people.Known] = {}
+
+    async def prepare(self, session: AsyncSession, batch: Sequence[Inbound]) -> None:
+        """Read ahead, in one query, the senders of a batch who appear in it once.
+
+        A sender with several messages in the batch is read per message instead: an earlier
+        message may change what the next one must see (a ticket, a question awaited).
+        """
+        counts = Counter((i.channel.value, i.sender.external_id) for i in batch)
+        self._read_ahead = {}
+        for channel in {channel for channel, _ in counts}:
+            once = [sender for (ch, sender), n in counts.items() if ch == channel and n == 1]
+            if once:
+                found = await people.known_senders(session, channel, once)
+                self._read_ahead.update({(channel, key): k for key, k in found.items()})
+
+    def _ahead(self, session: AsyncSession, inbound: Inbound) -> people.Known | None:
+        known = self._read_ahead.pop((inbound.channel.value, inbound.sender.external_id), None)
+        # After a failed batch is rolled back, what it read ahead belongs to a dead session.
+        return known if known is not None and known.identity in session else None
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
         """Handle one message; every write goes through `session` and commits together."""
@@ -93,16 +115,19 @@ class Helpdesk:
         outbound = Outbound(channel=Channel(staff[0]), chat_id=moved or staff[1], html=notice)
         queues.enqueue(session, outbound.channel, outbound.chat_id, to_payload(outbound))
 
+    def _language(self, inbound: Inbound) -> str:
+        """A newcomer's language: English if their client says so, else the default."""
+        return "en" if (inbound.sender.language or "").startswith("en") else self.config.language
+
     async def _turn(self, session: AsyncSession, inbound: Inbound) -> Turn:
-        language = (
-            "en" if (inbound.sender.language or "").startswith("en") else (self.config.language)
-        )
+        language = self._language(inbound)
         known = await people.identify_with_context(
             session,
             inbound.channel,
             inbound.sender.external_id,
             inbound.sender.display_name,
             language=language,
+            known=self._ahead(session, inbound),
         )
         identity = known.identity
         if self.config.is_staff(inbound.channel, inbound.sender.external_id):

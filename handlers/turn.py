@@ -131,8 +131,15 @@ class Turn:
         )
 
     async def answer_callback(self, text: str = "") -> None:
-        """Stop the spinner on a pressed button (Telegram), optionally with a short notice."""
-        if self.inbound.callback_ref is None or self.inbound.channel != Channel.TELEGRAM:
+        """Stop the spinner on a pressed button (Telegram), optionally with a short notice.
+
+        Channels without such notices (the console) get the text as a plain reply.
+        """
+        if self.inbound.callback_ref is None:
+            return
+        if self.inbound.channel != Channel.TELEGRAM:
+            if text:
+                await self.reply(text)
             return
         outbound = Outbound(
             channel=self.inbound.channel,

@@ -116,7 +116,12 @@ class Service:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
         stop = stop or _stop_on_signals()
-        await self.telegram.start()
+        try:
+            await self.telegram.start()
+        except BaseException:
+            await self.engine.dispose()
+            self.journal.close()
+            raise
         tasks = [
             _supervised("telegram intake", self.telegram.run_intake),
             _supervised("processor", self.processor.run),

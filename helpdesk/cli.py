@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
 from helpdesk import logs
 from helpdesk.settings import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -46,6 +49,16 @@ def settings_or_exit(config: Path | None) -> Settings:
         fail(str(exc))
 
 
+def built_or_exit(settings: Settings, factory: Callable[[Settings], T]) -> T:
+    """`factory(settings)`, or exit 2 when the knowledge base it loads has problems."""
+    from handlers.knowledge import KnowledgeBaseError
+
+    try:
+        return factory(settings)
+    except KnowledgeBaseError as exc:
+        fail(f"kb_path: the knowledge base has problems (see `helpdesk kb check`):\n{exc}")
+
+
 def migrate_or_exit(settings: Settings) -> None:
     """Apply migrations; a database that cannot be reached is a clear error, not a trace."""
     from storage.migrate import upgrade
@@ -72,14 +85,21 @@ def run(config: ConfigOption = None) -> None:
         )
     migrate_or_exit(settings)
 
-    from telegram.error import InvalidToken
+    from telegram.error import InvalidToken, NetworkError
 
     from helpdesk.app import Service
 
+    service = built_or_exit(settings, Service)
     try:
-        asyncio.run(Service(settings).run())
+        asyncio.run(service.run())
     except InvalidToken:
         fail("telegram.token was refused by Telegram; check it with @BotFather", 1)
+    except NetworkError as exc:
+        fail(
+            f"cannot reach Telegram at telegram.base_url ({exc.message}); "
+            "check the network or proxy",
+            1,
+        )
     except KeyboardInterrupt:
         pass
 
@@ -119,7 +139,7 @@ def kb_eval(
     from handlers.evaluation import evaluate, format_report, read_tsv
     from helpdesk.app import build_helpdesk
 
-    helpdesk = build_helpdesk(settings_or_exit(config))
+    helpdesk = built_or_exit(settings_or_exit(config), build_helpdesk)
     try:
         rows = read_tsv(tsv)
     except (OSError, ValueError) as exc:
@@ -139,7 +159,7 @@ def ask(
     from helpdesk.ask import answer_json
 
     settings = settings_or_exit(config)
-    helpdesk = build_helpdesk(settings)
+    helpdesk = built_or_exit(settings, build_helpdesk)
     if jsonl:
         for line in sys.stdin:
             typer.echo(json.dumps(answer_json(helpdesk, line.rstrip("\n")), ensure_ascii=False))
@@ -156,9 +176,11 @@ def chat(config: ConfigOption = None) -> None:
     settings = settings_or_exit(config)
     logs.configure("WARNING")
     migrate_or_exit(settings)
+    from helpdesk.app import build_helpdesk
     from helpdesk.console import run_console
 
-    asyncio.run(run_console(settings))
+    helpdesk = built_or_exit(settings, build_helpdesk)
+    asyncio.run(run_console(settings, helpdesk))
 
 
 @app.command()
@@ -178,6 +200,8 @@ def report(
         fail("--to is before --from")
     if fmt not in FORMATS:
         fail(f"--format must be csv or xlsx (got {fmt!r})")
+    if not output.parent.is_dir():
+        fail(f"--output: no folder {output.parent} to write {output.name} in")
     logs.configure("WARNING")
     migrate_or_exit(settings)
     count = asyncio.run(_export(settings, start, end, output, fmt))

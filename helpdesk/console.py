@@ -13,7 +13,7 @@ from handlers.intake import InboundProcessor
 from handlers.markup import to_plain
 from handlers.messages import Button, Channel, Inbound, Outbound, Sender
 from handlers.sender import OutboxSender
-from helpdesk.app import build_helpdesk
+from handlers.service import Helpdesk
 from helpdesk.settings import Settings
 from storage import queues
 from storage.database import create_engine, session_factory
@@ -56,7 +56,7 @@ def to_inbound(line: str, transport: ConsoleTransport, user: str) -> Inbound:
     return replace(base, text=stripped)
 
 
-async def run_console(settings: Settings) -> None:
+async def run_console(settings: Settings, helpdesk: Helpdesk) -> None:
     """Read lines until end of input or /keluar."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -64,7 +64,7 @@ async def run_console(settings: Settings) -> None:
     inbound_by_key: dict[str, Inbound] = {}
     processor = InboundProcessor(
         sessions,
-        build_helpdesk(settings),
+        helpdesk,
         {Channel.CONSOLE.value: lambda p: inbound_by_key.pop(p["key"])},
     )
     sender = OutboxSender(sessions, {Channel.CONSOLE: transport})

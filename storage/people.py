@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -52,22 +54,14 @@ class Known:
     open_ticket_id: int | None = None
 
 
-async def identify_with_context(
-    session: AsyncSession,
-    channel: str,
-    external_id: str,
-    display_name: str,
-    *,
-    language: str = "id",
-) -> Known:
-    """`identify`, plus the person's open conversation and newest open ticket on the way."""
+def _context_query(channel: str, external_ids: Sequence[str]) -> Select[Any]:
     newest_open = (
         select(func.max(Ticket.id))
         .where(Ticket.requester_id == Identity.person_id, Ticket.status.in_(OPEN_STATES))
         .correlate(Identity)
         .scalar_subquery()
     )
-    query = (
+    return (
         select(Identity, Conversation, newest_open)
         .outerjoin(
             Conversation,
@@ -76,17 +70,60 @@ async def identify_with_context(
                 Conversation.channel == Identity.channel,
             ),
         )
-        .where(Identity.channel == channel, Identity.external_id == external_id)
+        .where(Identity.channel == channel, Identity.external_id.in_(list(external_ids)))
         .options(joinedload(Identity.person))
     )
-    row = (await session.execute(query)).first()
-    if row is None:
-        return Known(
-            await identify(session, channel, external_id, display_name, language=language)
+
+
+async def known_senders(
+    session: AsyncSession, channel: str, external_ids: Sequence[str]
+) -> dict[str, Known]:
+    """`Known` for each of these senders seen before, read in one query (for a batch)."""
+    rows = (await session.execute(_context_query(channel, external_ids))).all()
+    return {
+        identity.external_id: Known(identity, conversation, ticket_id)
+        for identity, conversation, ticket_id in rows
+    }
+
+
+async def create_many(
+    session: AsyncSession, channel: str, senders: Sequence[tuple[str, str, str]]
+) -> dict[str, Known]:
+    """New people for senders never seen, from (external id, name, language), in one flush."""
+    created: dict[str, Known] = {}
+    for external_id, display_name, language in senders:
+        name = strip_nul(display_name)[:200] or external_id
+        person = Person(display_name=name, language=language)
+        identity = Identity(
+            person=person, channel=channel, external_id=external_id, display_name=name
         )
-    identity, conversation, open_ticket_id = row
-    _rename(identity, display_name)
-    return Known(identity, conversation, open_ticket_id)
+        session.add(identity)
+        created[external_id] = Known(identity)
+    await session.flush()
+    return created
+
+
+async def identify_with_context(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    display_name: str,
+    *,
+    language: str = "id",
+    known: Known | None = None,
+) -> Known:
+    """`identify`, plus the person's open conversation and newest open ticket on the way.
+
+    `known` is what a batch read ahead for this sender (see `known_senders`), if anything.
+    """
+    if known is None:
+        found = await known_senders(session, channel, [external_id])
+        known = found.get(external_id)
+    if known is None:
+        identity = await identify(session, channel, external_id, display_name, language=language)
+        return Known(identity)
+    _rename(known.identity, display_name)
+    return known
 
 
 async def find_identity(session: AsyncSession, channel: str, external_id: str) -> Identity | None:
