@@ -97,6 +97,7 @@ class BotCommand:
     name: str
     argv: list[str]
     database_url: str | None = None
+    delivery: str = "inline"
 
     def env(self, api: FakeBotApi) -> dict[str, str]:
         """The subprocess environment: ours without HELPDESK_*, plus the bot's settings."""
@@ -120,6 +121,7 @@ class BotCommand:
             HELPDESK_STAFF__TELEGRAM_IDS=json.dumps([STAFF_ID]),
             HELPDESK_TELEGRAM__STAFF_CHAT_ID=str(STAFF_GROUP),
             HELPDESK_LOG_LEVEL="WARNING",
+            HELPDESK_DELIVERY=self.delivery,
         )
         return env
 
@@ -365,7 +367,9 @@ async def main(args: argparse.Namespace) -> None:
         async with bench_database(args.database_url, workdir) as database_url:
             commands = [
                 BotCommand("a-echo", [sys.executable, str(ROOT / "bench" / "echo_bot.py")]),
-                BotCommand("b-helpdesk", [str(bin_dir / "helpdesk"), "run"], database_url),
+                BotCommand(
+                    "b-helpdesk", [str(bin_dir / "helpdesk"), "run"], database_url, args.delivery
+                ),
             ]
             figures = [await measure(command, args, workdir) for command in commands]
     database = database_url.split(":", 1)[0].split("+", 1)[0]
@@ -393,6 +397,12 @@ def parse_args() -> argparse.Namespace:
         "(a fresh database is created there and dropped); default: SQLite in a temp folder",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per bot")
+    parser.add_argument(
+        "--delivery",
+        choices=("inline", "process"),
+        default="inline",
+        help="the helpdesk's `delivery` setting: send in its own process or a second one",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--profile",

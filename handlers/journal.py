@@ -44,6 +44,10 @@ class SentJournal:
         """Forget everything noted (call only when the database has it all)."""
         os.ftruncate(self._fd, 0)
 
+    def fileno(self) -> int:
+        """The open file, for locking it (one sender per journal)."""
+        return self._fd
+
     def close(self) -> None:
         """Release the file."""
         os.close(self._fd)

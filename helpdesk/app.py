@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import logging
 import signal
@@ -25,6 +26,7 @@ from handlers.sender import OutboxSender
 from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
+from helpdesk.delivery import DeliveryProcess
 from helpdesk.settings import Settings
 from storage import kv, queues
 from storage.database import create_engine, session_factory
@@ -97,19 +99,27 @@ class Service:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.helpdesk = build_helpdesk(settings)
         self.telegram = TelegramChannel(telegram_options(settings), self.sessions)
-        self.journal = SentJournal(journal_path(settings))
-        self.sender = OutboxSender(
-            self.sessions,
-            {Channel.TELEGRAM: self.telegram.transport},
-            journal=self.journal,
-            max_attempts=settings.telegram.max_send_attempts,
-            on_chat_moved=staff_chat_moved,
-        )
+        self.journal: SentJournal | None = None
+        self.sender: OutboxSender | None = None
+        self.delivery: DeliveryProcess | None = None
+        if settings.delivery == "process":
+            self.delivery = DeliveryProcess(settings)
+            wake = self.delivery.wake
+        else:
+            self.journal = SentJournal(journal_path(settings))
+            self.sender = OutboxSender(
+                self.sessions,
+                {Channel.TELEGRAM: self.telegram.transport},
+                journal=self.journal,
+                max_attempts=settings.telegram.max_send_attempts,
+                on_chat_moved=staff_chat_moved,
+            )
+            wake = self.sender.wake
         self.processor = InboundProcessor(
             self.sessions,
             self.helpdesk,
             {Channel.TELEGRAM.value: self.telegram.decode},
-            after_commit=self.sender.wake,
+            after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
 
@@ -118,28 +128,41 @@ class Service:
         stop = stop or _stop_on_signals()
         try:
             await self.telegram.start()
+            if self.journal is not None:
+                # One sender per journal: wait for a deliverer a killed process left behind.
+                await asyncio.to_thread(fcntl.flock, self.journal.fileno(), fcntl.LOCK_EX)
         except BaseException:
-            await self.engine.dispose()
-            self.journal.close()
+            await self._release()
             raise
         tasks = [
             _supervised("telegram intake", self.telegram.run_intake),
             _supervised("processor", self.processor.run),
-            _supervised("sender", self.sender.run),
+            _supervised("sender", self.sender.run if self.sender else self._run_delivery),
         ]
-        logger.info("helpdesk running (%s mode)", self.settings.telegram.mode)
+        logger.info(
+            "helpdesk running (%s mode, %s delivery)",
+            self.settings.telegram.mode,
+            self.settings.delivery,
+        )
         try:
             await stop.wait()
         finally:
             await self._shut_down(tasks)
         logger.info("helpdesk stopped")
 
+    async def _run_delivery(self) -> None:
+        assert self.delivery is not None
+        await self.delivery.run()
+
     async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
         intake, *workers = tasks
         # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
         intake.cancel()
         self.processor.stop()
-        self.sender.stop()
+        if self.sender is not None:
+            self.sender.stop()
+        if self.delivery is not None:
+            await self.delivery.stop(SHUTDOWN_GRACE)
         _, pending = await asyncio.wait(workers, timeout=SHUTDOWN_GRACE)
         for task in pending:
             logger.warning(
@@ -148,8 +171,12 @@ class Service:
             task.cancel()
         await asyncio.gather(intake, *workers, return_exceptions=True)
         await self.telegram.stop()
+        await self._release()
+
+    async def _release(self) -> None:
         await self.engine.dispose()
-        self.journal.close()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:

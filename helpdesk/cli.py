@@ -104,6 +104,17 @@ def run(config: ConfigOption = None) -> None:
         pass
 
 
+@app.command(hidden=True)
+def deliver() -> None:
+    """Internal: the sending process `helpdesk run` starts (settings arrive on stdin)."""
+    from helpdesk.delivery import deliver as run_delivery
+    from helpdesk.delivery import read_settings
+
+    settings = read_settings()
+    logs.configure(settings.log_level)
+    asyncio.run(run_delivery(settings))
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Apply all database migrations."""

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     language: Literal["id", "en"] = "id"
     kb_path: Path | None = None
     state_dir: Path | None = None
+    # "process": send from a second process (a second core); "inline": all in one process.
+    delivery: Literal["inline", "process"] = "process"
     match_threshold: float | None = Field(default=None, ge=0, le=1)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)

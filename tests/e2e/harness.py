@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 
@@ -22,12 +22,19 @@ STUDENT_ID = 111
 
 
 def settings_for(
-    api: FakeBotApi, database_url: str, *, state_dir: Path | None = None, **telegram: Any
+    api: FakeBotApi,
+    database_url: str,
+    *,
+    state_dir: Path | None = None,
+    delivery: Literal["inline", "process"] = "inline",
+    **telegram: Any,
 ) -> Settings:
+    """In-process tests send inline by default: their assertions read the sender's logs."""
     """Settings that point the service at the test server and the test database."""
     return Settings(
         database_url=database_url,
         state_dir=state_dir,
+        delivery=delivery,
         telegram=TelegramSettings.model_validate(
             {
                 "token": api.token,

@@ -189,12 +189,17 @@ async def _settled(api: FakeBotApi, database_url: str, expected: int) -> None:
     await asyncio.sleep(0.5)  # a late duplicate would have shown by now
 
 
+# process: the default; the killed parent's deliverer finishes its batch and exits.
+# inline: sending in the killed process itself, so a send can die half-way.
+@pytest.mark.parametrize("delivery", ["process", "inline"])
 @pytest.mark.parametrize("seed", KILL_SEEDS)
 async def test_sigkill_mid_work_then_restart_answers_each_question_once(
     api: FakeBotApi,
     launch: Callable[[str], HelpdeskProcess],
     database_url: str,
     seed: int,
+    delivery: str,
+    env: dict[str, str],
 ) -> None:
     # The kill falls after a random number of replies plus up to one round of sends
     # (about 0.25 s here): anywhere from "just queued" to "all done", whatever the speed.
@@ -203,6 +208,7 @@ async def test_sigkill_mid_work_then_restart_answers_each_question_once(
     replies_before_kill = rng.randrange(total)
     delay = rng.uniform(0, 0.25)
     print(f"seed={seed}: SIGKILL after {replies_before_kill} replies + {delay * 1000:.0f} ms")
+    env["HELPDESK_DELIVERY"] = delivery
     first = launch("first")
     await first.start()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.e2e.harness import (
     RunningHelpdesk,
     button,
     eventually,
+    settings_for,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db]
@@ -333,3 +335,24 @@ async def test_flood_control_in_the_middle_of_a_split_message_sends_no_piece_twi
     pieces = [m.text for m in api.messages_to(STUDENT_ID)[1:]]
     assert len(pieces) == 2
     assert long_text in "\n".join(pieces)
+
+
+async def test_ticket_flow_with_delivery_in_its_own_process(
+    api: FakeBotApi, database_url: str, tmp_path: Path
+) -> None:
+    running = RunningHelpdesk(
+        settings_for(api, database_url, state_dir=tmp_path, delivery="process")
+    )
+    await running.start()
+    try:
+        await _open_ticket(api, "Berapa biaya UKT semester ini?")
+        [card] = api.messages_to(STAFF_GROUP)
+        await running.restart()
+        await api.send_text(
+            STAFF_ID, "Silakan tanya ke bagian keuangan.", chat=STAFF_GROUP, reply_to=card
+        )
+        messages = await api.wait_for_messages(STUDENT_ID, 3, timeout=20)
+        assert "Silakan tanya ke bagian keuangan." in messages[2].text
+    finally:
+        await running.stop()
+    assert len(api.messages_to(STUDENT_ID)) == 3  # nothing twice across the restart
