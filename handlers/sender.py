@@ -50,6 +50,7 @@ class OutboxSender(Worker):
     journal: SentJournal | None = None
     max_attempts: int = 8
     concurrency: int = 8
+    shares_loop: bool = True  # False when the sender has a process of its own
     on_chat_moved: Callable[[AsyncSession, str, str, str], Awaitable[None]] | None = None
     sent_count: int = 0
     _accepted: dict[int, str | None] = field(default_factory=dict)  # sent, not yet marked
@@ -86,10 +87,12 @@ class OutboxSender(Worker):
     async def send_due(self) -> int:
         """Send what is due now, then mark it sent; return how many were attempted."""
         await self._mark_accepted()  # left before a failure or a restart: mark, never resend
-        # A writer's session on purpose: on SQLite it waits while the processor holds the
-        # lock, so messages go out between batches rather than into an event loop busy with
-        # one, where their answers would wait unread and a kill would send them twice.
-        async with self.sessions() as session:
+        # Sharing a process with the processor, read with a writer's session: on SQLite it
+        # waits while the processor holds the lock, so messages go out between batches rather
+        # than into an event loop busy with one, where their answers would wait unread and a
+        # kill would send them twice. In a process of its own, read without waiting.
+        reader = self.sessions() if self.shares_loop else reading(self.sessions)
+        async with reader as session:
             due = await queues.due_outbox(session, list(self.transports), limit=200)
         # Accepted but not yet marked: already out, never to be sent again.
         batch = [message for message in due if message.id not in self._accepted]

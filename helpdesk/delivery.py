@@ -104,6 +104,7 @@ async def deliver(settings: Settings) -> None:
         journal=journal,
         max_attempts=settings.telegram.max_send_attempts,
         on_chat_moved=staff_chat_moved,
+        shares_loop=False,
     )
     try:
         await channel.application.initialize()
