@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any, Protocol
 
-from handlers.messages import Button, Channel, Outbound
+from handlers.messages import Button, Channel, Outbound, OutFile
 from storage.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,16 @@ def to_payload(outbound: Outbound) -> dict[str, Any]:
         "purpose": outbound.purpose,
         "ticket_id": outbound.ticket_id,
         "extra": dict(outbound.extra),
+        "files": [
+            {
+                "name": f.name,
+                "mime_type": f.mime_type,
+                "data": base64.b64encode(f.data).decode("ascii"),
+                "inline_id": f.inline_id,
+            }
+            for f in outbound.files
+        ],
+        "email_html": outbound.email_html,
     }
 
 
@@ -77,6 +88,16 @@ def from_payload(message: OutboxMessage) -> Outbound:
         purpose=data.get("purpose", "reply"),
         ticket_id=data.get("ticket_id"),
         extra=dict(data.get("extra", {})),
+        files=tuple(
+            OutFile(
+                name=f["name"],
+                mime_type=f["mime_type"],
+                data=base64.b64decode(f["data"]),
+                inline_id=f.get("inline_id"),
+            )
+            for f in data.get("files", [])
+        ),
+        email_html=data.get("email_html"),
     )
 
 

@@ -82,6 +82,16 @@ class Button:
 
 
 @dataclass(frozen=True)
+class OutFile:
+    """A file sent with a message (email attachments; `inline_id` makes it a Content-ID)."""
+
+    name: str
+    mime_type: str
+    data: bytes
+    inline_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Outbound:
     """A message for one recipient.
 
@@ -99,3 +109,6 @@ class Outbound:
     purpose: str = "reply"  # reply, ticket_card, notice: lets the sender record what it sent
     ticket_id: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    files: tuple[OutFile, ...] = ()
+    # A complete HTML body for channels that take one (email); `html` stays the short form.
+    email_html: str | None = None

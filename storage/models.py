@@ -76,6 +76,10 @@ class Ticket(Base):
     chat_id: Mapped[str] = mapped_column(String(320))
     topic: Mapped[str | None] = mapped_column(String(40))
     question: Mapped[str] = mapped_column(Text)
+    # What kind of request this is (None: a question handed over; or a guided flow's name
+    # such as course_creation) and the fields the flow collected, for staff and actions.
+    kind: Mapped[str | None] = mapped_column(String(40))
+    details: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
