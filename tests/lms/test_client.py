@@ -18,7 +18,7 @@ from handlers.lms_port import (
 )
 from handlers.lms_texts import plain_error
 from lms.client import MoodleClient
-from lms.forms import flatten
+from lms.forms import Value, flatten
 from tests.moodle.server import FakeMoodle, unflatten
 
 
@@ -40,7 +40,7 @@ async def client(moodle: FakeMoodle) -> AsyncIterator[MoodleClient]:
 
 
 def test_flatten_is_moodles_bracket_notation_and_the_server_reads_it_back() -> None:
-    params = {
+    params: dict[str, Value] = {
         "courses": [{"fullname": "Basis Data", "shortname": "IF201-A", "categoryid": 3}],
         "flag": True,
         "skip": None,
