@@ -19,10 +19,12 @@ def check(
     ] = None,
 ) -> None:
     """Call core_webservice_get_site_info and name any function the service lacks."""
+    from helpdesk import logs
     from helpdesk.cli import fail, settings_or_exit
     from helpdesk.settings import Settings
 
     settings: Settings = settings_or_exit(config)
+    logs.configure("ERROR")  # the outcome below says it once, in plain words
     if not settings.lms.enabled:
         fail("lms.url is not set: the helpdesk runs without an LMS (see README, 'The LMS')")
     ok, detail = asyncio.run(_check(settings))
