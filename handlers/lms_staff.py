@@ -66,4 +66,14 @@ async def _ticket(turn: Turn, number: int, action: str) -> Ticket | None:
     if ticket.status == "closed":
         await turn.answer_callback(text("id", "already_closed", number=number))
         return None
+    if action == "c" and _all_created(ticket):
+        await turn.answer_callback(say("id", "already_created", number=number))
+        return None
     return ticket
+
+
+def _all_created(ticket: Ticket) -> bool:
+    details = ticket.details or {}
+    done = details.get("lms_courses") or {}
+    classes = [str(c).strip() for c in details.get("classes") or [] if str(c).strip()] or [""]
+    return bool(done) and all(c in done for c in classes)

@@ -40,13 +40,18 @@ class MoodleClient:
         token: str,
         *,
         timeout: float = 10.0,
+        cooldown: float = 30.0,
         on_status: StatusCallback = _no_status,
     ) -> None:
         self.url = url.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self.cooldown = cooldown
         self.on_status = on_status
         self._session: aiohttp.ClientSession | None = None
+        # After the LMS failed to answer, calls fail at once for `cooldown` seconds: queued
+        # requests then reach "staff will check" in moments, not one timeout each.
+        self._down: tuple[float, LmsUnavailable] | None = None
 
     def __repr__(self) -> str:
         return f"MoodleClient({self.url!r})"
@@ -55,17 +60,30 @@ class MoodleClient:
         """One web-service function; Moodle's error body (HTTP 200) becomes an LmsError."""
         started = time.monotonic()
         try:
+            self._still_down(function, started)
             result = await self._post(function, params or {})
         except LmsError as exc:
             elapsed = time.monotonic() - started
             logger.warning("LMS %s failed after %.2f s: %s", function, elapsed, exc.errorcode)
             # A refusal is an answer: the LMS itself is up. Only no answer means it is down.
             up = not isinstance(exc, LmsUnavailable)
+            if isinstance(exc, LmsUnavailable) and self._down is None:
+                self._down = (time.monotonic() + self.cooldown, exc)
             self.on_status("lms", up, "" if up else f"{function}: {exc.errorcode}")
             raise
         logger.info("LMS %s ok in %.2f s", function, time.monotonic() - started)
+        self._down = None
         self.on_status("lms", True, "")
         return result
+
+    def _still_down(self, function: str, now: float) -> None:
+        if self._down is None:
+            return
+        until, cause = self._down
+        if now >= until:
+            self._down = None  # try the LMS again
+            return
+        raise LmsUnavailable(function, cause.errorcode, f"still down: {cause.message}")
 
     async def _post(self, function: str, params: Mapping[str, Value]) -> Any:
         fields = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -184,3 +185,23 @@ async def test_account_state_exists_suspended_missing(
 
 def test_required_functions_are_all_served_by_the_test_server() -> None:
     assert set(REQUIRED_FUNCTIONS) == set(FakeMoodle()._functions)
+
+
+async def test_after_a_timeout_calls_fail_at_once_until_the_cooldown_ends(
+    moodle: FakeMoodle,
+) -> None:
+    moodle.delay = 1.0
+    lms = MoodleClient(moodle.url, moodle.token, timeout=0.3, cooldown=0.8)
+    try:
+        with pytest.raises(LmsUnavailable):
+            await lms.site_info()
+        calls = len(moodle.calls)
+        with pytest.raises(LmsUnavailable) as caught:
+            await lms.courses_by_code("IF201")
+        assert len(moodle.calls) == calls  # not even asked
+        assert caught.value.errorcode == "timeout"
+        moodle.delay = 0.0
+        await asyncio.sleep(0.9)
+        assert (await lms.site_info()).sitename == "SUNARI UNR"
+    finally:
+        await lms.close()
