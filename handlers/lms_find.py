@@ -72,6 +72,7 @@ def _reply(
         ticket=ticket,
         topic=TOPIC,
         buttons=buttons,
+        subject=payload.get("subject"),
     )
 
 

@@ -115,6 +115,7 @@ async def _continue(
             "channel": channel.value,
             "chat_id": turn.inbound.chat_id,
             "language": turn.language,
+            "subject": turn.inbound.subject,  # an email answer keeps its thread's subject
         },
         person_id=turn.person.id,
     )

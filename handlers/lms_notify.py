@@ -52,15 +52,18 @@ class Writer:
         ticket: Ticket | None = None,
         topic: str | None = None,
         buttons: Buttons = (),
+        subject: str | None = None,
     ) -> None:
         """A message to a requester on the channel they wrote from."""
+        if subject is None and ticket is not None:
+            subject = f"[#{ticket.id}]"
         outbound = Outbound(
             channel=Channel(channel),
             chat_id=chat_id,
             html=html,
             buttons=buttons,
             ticket_id=None if ticket is None else ticket.id,
-            subject=None if ticket is None else f"[#{ticket.id}]",
+            subject=subject,
         )
         self._queue(outbound, person=person, ticket=ticket, topic=topic)
 
