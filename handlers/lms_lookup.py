@@ -24,7 +24,10 @@ NOT_A_CODE = frozenset(
     | {"hp", "wa", "kode", "ta", "ruang", "jam", "tgl", "tiket", "id", "ke", "dan"}
 )
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-USERNAME = re.compile(r"\b(?:username|user|nim|nidn)\s*[:=]?\s*([\w.-]{3,60})", re.IGNORECASE)
+USERNAME = re.compile(
+    r"\buser\s?name(?:\s+(?:saya|aku|ku|sy|adalah|yaitu|nya|lms))*\s*[:=]?\s*([\w.-]{3,60})",
+    re.IGNORECASE,
+)
 NUMBER_ID = re.compile(r"(?<![\w/])(\d{8,15})(?![\w/])")  # a bare NIM or NIDN
 
 
@@ -46,15 +49,15 @@ def course_code(message: str) -> str | None:
 
 
 def account_in(message: str) -> Account | None:
-    """An email address, a `username: x`, or a bare NIM/NIDN in a message, or None."""
+    """An email address, a bare NIM/NIDN, or `username x` in a message, or None."""
     email = EMAIL.search(message)
     if email:
         return Account("email", email[0].lower())
-    named = USERNAME.search(message)
-    if named:
-        return Account("username", named[1].lower())
     number = NUMBER_ID.search(message)
-    return Account("username", number[1]) if number else None
+    if number:
+        return Account("username", number[1])
+    named = USERNAME.search(message)
+    return Account("username", named[1].lower()) if named else None
 
 
 async def start(turn: Turn, *, message: str) -> None:
