@@ -79,21 +79,13 @@ async def create(context: JobContext) -> None:
         return
 
     lecturer = await _lecturer(context, details)
-    created: list[tuple[str, LmsCourse]] = []
-    taken: list[LmsCourse] = []
-    failure: LmsError | None = None
-    for cls in todo:
-        spec = NewCourse(fullname(details, cls), shortname(details, cls), category)
+    created, taken, failure = await _create_all(context, details, todo, category)
+    teacher = False
+    if failure is None:
         try:
-            created.append((cls, await context.lms.create_course(spec)))
-        except ShortNameTaken:
-            existing = await context.lms.course_by_shortname(spec.shortname)
-            if existing is not None:
-                taken.append(existing)
+            teacher = await _enrol_teacher(context, lecturer, [c for _, c in created])
         except LmsError as exc:
-            failure = exc  # what was created so far is still recorded below
-            break
-    teacher = await _enrol_teacher(context, lecturer, [c for _, c in created])
+            failure = exc  # the courses exist: record them, then say what failed
 
     async with context.write() as (writer, current):
         if current is None:
@@ -102,7 +94,8 @@ async def create(context: JobContext) -> None:
         courses.update({cls: _stored(c) for cls, c in created})
         _record(current, "lms_courses", courses)
         if created:
-            await _announce(writer, current, [c for _, c in created], details, teacher)
+            note = _teacher_note(teacher, lecturer)
+            await _announce(writer, current, [c for _, c in created], details, note)
         for course in taken:
             await _offer(writer, current, course)
         if failure is not None:
@@ -111,6 +104,26 @@ async def create(context: JobContext) -> None:
             await writer.to_staff(
                 say("id", "action_failed", number=current.id, error=error), ticket=current
             )
+
+
+async def _create_all(
+    context: JobContext, details: Mapping[str, Any], classes: Sequence[str], category: int
+) -> tuple[list[tuple[str, LmsCourse]], list[LmsCourse], LmsError | None]:
+    """Create each class's course; stop at the first LMS failure, keeping what was made."""
+    created: list[tuple[str, LmsCourse]] = []
+    taken: list[LmsCourse] = []
+    try:
+        for cls in classes:
+            spec = NewCourse(fullname(details, cls), shortname(details, cls), category)
+            try:
+                created.append((cls, await context.lms.create_course(spec)))
+            except ShortNameTaken:
+                existing = await context.lms.course_by_shortname(spec.shortname)
+                if existing is not None:
+                    taken.append(existing)
+    except LmsError as exc:
+        return created, taken, exc
+    return created, taken, None
 
 
 async def use(context: JobContext) -> None:
@@ -135,7 +148,15 @@ async def use(context: JobContext) -> None:
             return
         courses = {**dict((current.details or {}).get("lms_courses") or {}), cls: _stored(course)}
         _record(current, "lms_courses", courses)
-        await _announce(writer, current, [course], details, teacher)
+        note = _teacher_note(teacher, lecturer)
+        await _announce(writer, current, [course], details, note, used=True)
+
+
+def _teacher_note(enrolled: bool, lecturer: LmsUser | None) -> str:
+    """Which staff note goes with the courses: enrolled, no account, or enrolment failed."""
+    if enrolled:
+        return "teacher_enrolled"
+    return "teacher_missing" if lecturer is None else "teacher_failed"
 
 
 async def _enrol_teacher(
@@ -157,16 +178,26 @@ async def _announce(
     ticket: Ticket,
     courses: Sequence[LmsCourse],
     details: Mapping[str, Any],
-    teacher: bool,
+    note: str,
+    *,
+    used: bool = False,
 ) -> None:
     email = str(details.get("email", "")) or "-"
     names = ", ".join(c.shortname for c in courses)
-    writer.event("lms_course_created", names, ticket=ticket, person=ticket.requester)
+    outcome = "lms_course_used" if used else "lms_course_created"
+    writer.event(outcome, names, ticket=ticket, person=ticket.requester)
+    teacher = note == "teacher_enrolled"
     if teacher:
         writer.event("lms_teacher_enrolled", email, ticket=ticket, person=ticket.requester)
     staff = "bot" if writer.staff is None else writer.staff.display_name
-    notice = say("id", "created_staff", staff=staff, number=ticket.id, courses=_lines(courses))
-    notice += "\n" + say("id", "teacher_enrolled" if teacher else "teacher_missing", email=email)
+    notice = say(
+        "id",
+        "used_staff" if used else "created_staff",
+        staff=staff,
+        number=ticket.id,
+        courses=_lines(courses),
+    )
+    notice += "\n" + say("id", note, email=email)
     await writer.to_staff(notice, ticket=ticket)
     key = "created_user" if teacher else "created_user_no_teacher"
     name = str(details.get("course_name") or details.get("course_code") or "")

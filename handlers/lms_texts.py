@@ -67,10 +67,15 @@ _ID: dict[str, str] = {
     "created_staff": (
         "✅ {staff} membuat mata kuliah di LMS untuk tiket <b>#{number}</b>:\n{courses}"
     ),
+    "used_staff": (
+        "✅ {staff} memakai mata kuliah yang sudah ada di LMS untuk tiket <b>#{number}</b>:\n"
+        "{courses}"
+    ),
     "teacher_enrolled": "Dosen {email} terdaftar sebagai pengajar.",
     "teacher_missing": (
         "⚠️ Akun dosen dengan email {email} tidak ditemukan di LMS: pengajar belum didaftarkan."
     ),
+    "teacher_failed": "⚠️ Dosen {email} belum terdaftar sebagai pengajar: lihat galat LMS.",
     "taken_staff": (
         "ℹ️ Nama singkat <b>{shortname}</b> (tiket #{number}) sudah dipakai oleh mata kuliah "
         "“{fullname}”: {url}\nGunakan mata kuliah itu?"

@@ -128,3 +128,47 @@ async def test_a_job_that_keeps_failing_is_set_aside_and_others_go_on(
         [job] = (await session.scalars(select(LmsJob))).all()
     assert (job.status, job.attempts) == ("failed", 3)
     assert job.error is not None and "teleport" in job.error
+
+
+async def test_courses_made_before_a_failed_teacher_enrolment_are_kept(
+    sessions: async_sessionmaker[AsyncSession], moodle: FakeMoodle
+) -> None:
+    moodle.add_user("0801018001", "made@unr.example", "Made")
+    moodle.allowed.discard("enrol_manual_enrol_users")
+    details = {
+        "faculty": "Teknik",
+        "course_code": "IF201",
+        "course_name": "Basis Data",
+        "semester": "ganjil",
+        "academic_year": "2026/2027",
+        "classes": ["A"],
+        "email": "made@unr.example",
+    }
+    async with sessions.begin() as session:
+        identity = await people.identify(session, "telegram", "222", "Made")
+        ticket = await tickets.open_ticket(
+            session,
+            requester_id=identity.person.id,
+            channel="telegram",
+            chat_id="222",
+            question="buat mk",
+            topic="buat_mk",
+        )
+        ticket.kind, ticket.details = "course_creation", details
+        lms_jobs.add(session, "create", {}, ticket_id=ticket.id)
+        number = ticket.id
+
+    client = MoodleClient(moodle.url, moodle.token, timeout=3.0)
+    lms_config = LmsConfig(url=moodle.url, categories={"teknik": 1})
+    lms = lms_worker(sessions, client, HelpdeskConfig(staff_chat=STAFF_CHAT, lms=lms_config))
+    await lms.process_pending()
+    await client.close()
+
+    assert moodle.course_named("IF201-A-2026/2027") is not None
+    async with sessions() as session:
+        saved = await tickets.get_ticket(session, number)
+    assert saved is not None and saved.details is not None
+    assert set(saved.details["lms_courses"]) == {"A"}
+    notes = await staff_notes(sessions)
+    assert "belum terdaftar sebagai pengajar" in notes[0]
+    assert "enrol_manual_enrol_users belum ditambahkan" in notes[1]
