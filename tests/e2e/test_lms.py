@@ -183,6 +183,13 @@ async def test_course_creation_approved_by_staff_lands_in_the_lms_with_its_lectu
     [ticket] = await helpdesk.tickets()
     assert ticket.details is not None and set(ticket.details["lms_courses"]) == {"A", "B"}
 
+    # Pressed again later: nothing is created twice.
+    await api.press(STAFF_ID, staff_card, f"l:c:{number}", chat=STAFF_GROUP)
+    await api.wait_for(
+        lambda: any("sudah dibuat" in str(c.params.get("text", "")) for c in api.calls)
+    )
+    assert moodle.functions_called().count("core_course_create_courses") == 2
+
 
 async def test_a_taken_short_name_offers_the_existing_course(
     api: FakeBotApi, moodle: FakeMoodle, helpdesk: RunningHelpdesk
