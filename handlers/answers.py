@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from handlers import lms_lookup
 from handlers import tickets as ticket_flow
 from handlers.knowledge import KnowledgeBase
 from handlers.markup import esc
@@ -34,6 +35,12 @@ class Answers:
             await conversations.finish(turn.session, turn.person.id, turn.inbound.channel)
             await self.hand_over(turn, turn.inbound.text)
             return
+        if (
+            waiting is not None
+            and waiting.kind == lms_lookup.WAITING
+            and await lms_lookup.answer_waiting(turn, waiting.data)
+        ):
+            return
 
         match = self.matcher.match(turn.inbound.text)
         if match.language == "en" and turn.language != "en":
@@ -53,6 +60,8 @@ class Answers:
             await self.hand_over(turn, turn.inbound.text, topic=match.topic)
         elif action == "ticket_status":
             await ticket_flow.list_mine(turn)
+        elif match.topic == lms_lookup.TOPIC and turn.config.lms is not None:
+            await lms_lookup.start(turn, message=turn.inbound.text)
         else:
             row = await turn.log_in("answered", topic=match.topic)
             await self._answer(turn, match.topic, row.ref or "")
@@ -67,6 +76,8 @@ class Answers:
             await self.ask_for_staff(turn)
         elif action == "ticket_status":
             await ticket_flow.list_mine(turn)
+        elif topic == lms_lookup.TOPIC and turn.config.lms is not None:
+            await lms_lookup.start(turn, message="")
         else:
             row = await turn.log_in("answered", topic=topic)
             await self._answer(turn, topic, row.ref or "")

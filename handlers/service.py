@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import lms_staff
 from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
@@ -166,6 +167,8 @@ class Helpdesk:
             await self.answers.hand_over_from(turn, rest)
         elif kind == "t":
             await self._ticket_button(turn, rest)
+        elif kind == "l":
+            await lms_staff.button(turn, rest)
         else:
             logger.debug("unknown button data %r", data)
             await turn.answer_callback()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from handlers.config import HelpdeskConfig
+from handlers.lms_buttons import lms_buttons
 from handlers.markup import shorten
 from handlers.messages import Button, Channel, Outbound
 from handlers.texts import plain, text
@@ -37,14 +39,20 @@ def card(ticket: Ticket, requester: Person, topic_title: str) -> str:
     )
 
 
-def card_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
-    """Claim and close while open; close only once claimed; nothing once closed."""
+def card_buttons(
+    ticket: Ticket, *, config: HelpdeskConfig | None = None
+) -> tuple[tuple[Button, ...], ...]:
+    """Claim and close while open; close only once claimed; nothing once closed.
+
+    With `config` naming an LMS, course-creation and enrollment requests get its button too.
+    """
     claim = Button(plain("id", "button_claim"), f"t:c:{ticket.id}")
     close = Button(plain("id", "button_close"), f"t:x:{ticket.id}")
+    lms = lms_buttons(ticket, config)
     if ticket.status == "open":
-        return ((claim, close),)
+        return ((claim, close), *lms)
     if ticket.status == "claimed":
-        return ((close,),)
+        return ((close,), *lms)
     return ()
 
 
@@ -67,7 +75,7 @@ async def hand_over(turn: Turn, question: str, *, topic: str | None, topic_title
         turn,
         card(ticket, turn.person, topic_title),
         ticket,
-        buttons=card_buttons(ticket),
+        buttons=card_buttons(ticket, config=turn.config),
         purpose="ticket_card",
         copy=bool(inbound.attachments),
     )
@@ -232,7 +240,7 @@ async def _refresh_cards(turn: Turn, ticket: Ticket) -> None:
             channel=Channel(ref.channel),
             chat_id=ref.chat_id,
             html=card(ticket, ticket.requester, ticket.topic or "-"),
-            buttons=card_buttons(ticket),
+            buttons=card_buttons(ticket, config=turn.config),
             purpose="edit",
             ticket_id=ticket.id,
             extra={"message_ref": ref.message_ref},

@@ -27,6 +27,7 @@ from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
+from helpdesk.lms import build_lms_worker, lms_config
 from helpdesk.settings import Settings
 from storage import kv, queues
 from storage.database import create_engine, session_factory
@@ -36,8 +37,8 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 15.0
 
 
-def helpdesk_config(settings: Settings) -> HelpdeskConfig:
-    """The handlers' view of the settings."""
+def helpdesk_config(settings: Settings, *, with_lms: bool = False) -> HelpdeskConfig:
+    """The handlers' view of the settings (the LMS only where an LMS worker runs)."""
     staff_chat = None
     if settings.telegram.staff_chat_id is not None:
         staff_chat = (Channel.TELEGRAM.value, str(settings.telegram.staff_chat_id))
@@ -47,13 +48,15 @@ def helpdesk_config(settings: Settings) -> HelpdeskConfig:
         language=settings.language,
         zone=settings.zone,
         contact=settings.contact.model_dump(),
+        lms=lms_config(settings) if with_lms else None,
     )
 
 
-def build_helpdesk(settings: Settings) -> Helpdesk:
+def build_helpdesk(settings: Settings, *, with_lms: bool = False) -> Helpdesk:
     """The channel-independent helpdesk with its knowledge base."""
     kb = KnowledgeBase.load(settings.kb_path)
-    return Helpdesk(helpdesk_config(settings), kb, Matcher(kb, threshold=settings.match_threshold))
+    config = helpdesk_config(settings, with_lms=with_lms)
+    return Helpdesk(config, kb, Matcher(kb, threshold=settings.match_threshold))
 
 
 def journal_path(settings: Settings) -> Path:
@@ -97,7 +100,7 @@ class Service:
         self.settings = settings
         self.engine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
-        self.helpdesk = build_helpdesk(settings)
+        self.helpdesk = build_helpdesk(settings, with_lms=True)
         self.telegram = TelegramChannel(telegram_options(settings), self.sessions)
         self.journal: SentJournal | None = None
         self.sender: OutboxSender | None = None
@@ -122,6 +125,7 @@ class Service:
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
+        self.lms = build_lms_worker(settings, self.sessions, self.helpdesk.config, wake)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -138,6 +142,7 @@ class Service:
             _supervised("telegram intake", self.telegram.run_intake),
             _supervised("processor", self.processor.run),
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
+            *([_supervised("lms", self.lms.run)] if self.lms else []),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -159,6 +164,8 @@ class Service:
         # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
         intake.cancel()
         self.processor.stop()
+        if self.lms is not None:
+            self.lms.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

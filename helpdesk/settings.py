@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,7 +29,7 @@ from pydantic_settings import (
 from storage.database import normalise_url
 
 _SECRET_KEY = re.compile(r"token|password|secret", re.IGNORECASE)
-_SECTIONS = frozenset({"telegram", "staff", "contact"})
+_SECTIONS = frozenset({"telegram", "staff", "contact", "lms"})
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 _config_file: ContextVar[Path | None] = ContextVar("config_file", default=None)
 
@@ -69,6 +77,37 @@ class ContactSettings(BaseModel):
     lms_url: str = ""
 
 
+class LmsSettings(BaseModel):
+    """The LMS (Moodle web services); unset `url` means no LMS: answers come from the KB."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    token: SecretStr | None = None
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    student_role_id: int = Field(default=5, ge=1)
+    teacher_role_id: int = Field(default=3, ge=1)
+    categories: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("the LMS's address, such as https://sunari.example.ac.id")
+        return value.rstrip("/") if value else None
+
+    @model_validator(mode="after")
+    def _token_with_url(self) -> LmsSettings:
+        if self.url and self.token is None:
+            raise ValueError("lms.token is required when lms.url is set")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the helpdesk uses the LMS."""
+        return bool(self.url and self.token)
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -89,6 +128,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
     contact: ContactSettings = Field(default_factory=ContactSettings)
+    lms: LmsSettings = Field(default_factory=LmsSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

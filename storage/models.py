@@ -210,3 +210,26 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LmsJob(Base):
+    """Work for the LMS, queued by a handler and done outside its transaction (issue 7).
+
+    A slow LMS must not hold the message processor or a database lock: handlers only write
+    the job; the LMS worker calls the LMS, then writes the answers in a transaction of its own.
+    """
+
+    __tablename__ = "lms_jobs"
+    __table_args__ = (Index("ix_lms_jobs_pending", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))  # lookup, create, use, enrol, activation
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # who asked
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # who approved
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

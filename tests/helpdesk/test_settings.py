@@ -137,7 +137,7 @@ def test_example_file_names_every_key_and_each_example_is_valid(tmp_path: Path) 
         for name, field in Settings.model_fields.items()
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
     }
-    assert set(sections) == {"telegram", "staff", "contact"}
+    assert set(sections) == {"telegram", "staff", "contact", "lms"}
     top = set(Settings.model_fields) - set(sections)
     assert top <= set(re.findall(r"(?m)^(\w+) = ", enabled.split("[telegram]")[0]))
     for section, model in sections.items():
@@ -241,3 +241,15 @@ def test_database_password_is_hidden(tmp_path: Path) -> None:
 
     assert "database_url" in message
     assert "SEKRET" not in message
+
+
+def test_lms_needs_a_token_with_its_address_and_never_shows_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[lms]\nurl = "https://lms.example"'))
+    assert "lms.token is required" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[lms]\nurl = "lms.example"\ntoken = "s3cret-token"'))
+    assert "lms.url" in str(caught.value) and "s3cret-token" not in str(caught.value)
+    settings = load_settings(write(tmp_path, '[lms]\nurl = "https://lms.example/"\ntoken = "t"'))
+    assert settings.lms.enabled and settings.lms.url == "https://lms.example"
+    assert not load_settings().lms.enabled

@@ -1,0 +1,1 @@
+"""The LMS adapter: Moodle's REST web services behind `handlers.lms_port.Lms`."""
