@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from handlers.flows.config import FlowConfig
+
 
 @dataclass(frozen=True)
 class HelpdeskConfig:
@@ -17,6 +19,7 @@ class HelpdeskConfig:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Makassar"))
     contact: Mapping[str, str] = field(default_factory=dict)
     max_text_chars: int = 20_000
+    flows: FlowConfig = field(default_factory=FlowConfig)
 
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""

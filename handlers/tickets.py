@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from handlers.flows.cards import details_block, done_buttons
 from handlers.markup import shorten
 from handlers.messages import Button, Channel, Outbound
 from handlers.texts import plain, text
@@ -23,8 +24,8 @@ def status_label(language: str, status: str) -> str:
 
 
 def card(ticket: Ticket, requester: Person, topic_title: str) -> str:
-    """The staff-group message for a ticket."""
-    return text(
+    """The staff-group message for a ticket (with a guided flow's details, if any)."""
+    body = text(
         "id",
         "card",
         number=ticket.id,
@@ -35,6 +36,8 @@ def card(ticket: Ticket, requester: Person, topic_title: str) -> str:
         topic=topic_title,
         question=shorten(ticket.question, CARD_QUESTION_CHARS),
     )
+    details = details_block(ticket)
+    return f"{body}\n{details}" if details else body
 
 
 def card_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
@@ -42,9 +45,9 @@ def card_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
     claim = Button(plain("id", "button_claim"), f"t:c:{ticket.id}")
     close = Button(plain("id", "button_close"), f"t:x:{ticket.id}")
     if ticket.status == "open":
-        return ((claim, close),)
+        return ((claim, close), *done_buttons(ticket))
     if ticket.status == "claimed":
-        return ((close,),)
+        return ((close,), *done_buttons(ticket))
     return ()
 
 
