@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channel import TelegramChannel, TelegramOptions
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
+from handlers.flows.reminders import FlowReminders
 from handlers.intake import InboundProcessor
 from handlers.journal import SentJournal
 from handlers.knowledge import KnowledgeBase
@@ -47,6 +48,7 @@ def helpdesk_config(settings: Settings) -> HelpdeskConfig:
         language=settings.language,
         zone=settings.zone,
         contact=settings.contact.model_dump(),
+        flows=settings.flows.as_config(),
     )
 
 
@@ -122,6 +124,9 @@ class Service:
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
+        self.reminders = FlowReminders(
+            sessions=self.sessions, config=settings.flows.as_config(), after_commit=wake
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -138,6 +143,7 @@ class Service:
             _supervised("telegram intake", self.telegram.run_intake),
             _supervised("processor", self.processor.run),
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
+            _supervised("flow reminders", self.reminders.run),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -159,6 +165,7 @@ class Service:
         # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
         intake.cancel()
         self.processor.stop()
+        self.reminders.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

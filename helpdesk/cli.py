@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from helpdesk import logs
+from helpdesk.cli_roster import roster_app
 from helpdesk.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -22,6 +23,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 kb_app = typer.Typer(no_args_is_help=True, help="Knowledge base.")
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
+app.add_typer(roster_app, name="roster")
 
 ConfigOption = Annotated[
     Path | None,

@@ -139,4 +139,4 @@ async def offer(turn: Turn, flow: str | None, body: str, buttons: Rows) -> tuple
         return f"{body}\n\n{await engine.begin_form(turn, FLOWS[flow])}", buttons
     key = "offer_activation" if flow == ACTIVATION else "offer"
     row = (Button("📝 " + plain(turn.language, key), f"f:s:{flow}"),)
-    return body, (row, *buttons)
+    return body, (*buttons, row)

@@ -28,8 +28,8 @@ _ID: dict[str, str] = {
         "Formulir ini untuk dosen. Akun Anda terhubung sebagai mahasiswa; "
         "jika ini keliru, hubungi staf dengan /staf."
     ),
-    "offer": "Mau saya bantu isi permintaannya sekarang?",
-    "offer_activation": "Mau aktivasi akun sekarang?",
+    "offer": "Isi permintaan sekarang",
+    "offer_activation": "Aktivasi akun sekarang",
     "menu": "Formulir layanan:",
     "reminder": (
         "⏰ Permintaan <b>{title}</b> Anda belum selesai. Lanjutkan dengan menjawab "
@@ -123,6 +123,8 @@ _ID: dict[str, str] = {
         "NIM «{value}» tidak sesuai. Tulis 5–20 huruf atau angka tanpa spasi, mis. 2021010001."
     ),
     "expected_text": "Silakan ketik jawaban Anda.",
+    "bad_role": "peran «{value}» bukan mahasiswa atau dosen.",
+    "bad_name": "nama «{value}» harus 2 sampai 200 karakter.",
     # Email form.
     "form_intro": (
         "Untuk mengajukan <b>{title}</b> lewat email, balas email ini dengan mengisi formulir di "
@@ -226,8 +228,8 @@ _EN: dict[str, str] = {
         "This form is for lecturers. Your account is linked as a student; if that is wrong, "
         "ask staff with /staf."
     ),
-    "offer": "Shall I help you fill in the request now?",
-    "offer_activation": "Activate your account now?",
+    "offer": "Fill in a request now",
+    "offer_activation": "Activate my account now",
     "menu": "Request forms:",
     "reminder": (
         "⏰ Your <b>{title}</b> request is not finished. Continue by answering the last "
@@ -312,6 +314,8 @@ _EN: dict[str, str] = {
     "bad_student_many": "At most 200 students per request; you wrote {count}.",
     "bad_nim": "NIM «{value}» does not fit. Write 5–20 letters or digits, no spaces.",
     "expected_text": "Please type your answer.",
+    "bad_role": "role «{value}» is not mahasiswa or dosen (student or lecturer).",
+    "bad_name": "name «{value}» must have 2 to 200 characters.",
     "form_intro": (
         "To request <b>{title}</b> by email, reply to this email with the form below filled "
         "in (one <i>Field: value</i> line per item). {choices}"
