@@ -152,7 +152,9 @@ async def _question(turn: Turn, flow: Flow, state: State, preface: str, problem:
     nav = [Button(plain(language, "button_cancel"), f"f:{state.fid}:x")]
     if number > 1 or state.editing:
         nav.insert(0, Button(plain(language, "button_back"), f"f:{state.fid}:b"))
-    buttons.append(tuple(nav))
+    # The console presses a button when a number is typed: a typed 2 credits must stay 2.
+    if options or turn.inbound.channel == Channel.TELEGRAM:
+        buttons.append(tuple(nav))
     await turn.reply(_join(*parts), buttons=tuple(buttons), topic=flow.name)
 
 
