@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ async def remind_and_expire(
     )
     reminded = expired = 0
     for conversation, person in (await session.execute(query)).all():
-        state = State.from_data(dict(conversation.data))
+        state = State.from_data(copy.deepcopy(conversation.data))
         if conversation.updated_at <= now - config.expire_after:
             await session.delete(conversation)
             _notify(session, conversation.channel, state, person, "expired", "flow_expired")

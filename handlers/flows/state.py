@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,7 +50,8 @@ def load(turn: Turn) -> State | None:
     conversation = turn.conversation
     if conversation is None or conversation.kind != FLOW_KIND:
         return None
-    return State.from_data(dict(conversation.data))
+    # A deep copy: changing the loaded JSON in place would hide the change from the ORM.
+    return State.from_data(copy.deepcopy(conversation.data))
 
 
 async def save(turn: Turn, state: State) -> None:
