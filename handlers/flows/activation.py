@@ -17,7 +17,7 @@ from datetime import timedelta
 from handlers.delivery import to_payload
 from handlers.flows import state as flow_state
 from handlers.flows.definitions import ACTIVATION, ActivationDetails
-from handlers.flows.engine import CANCEL, show_to_staff
+from handlers.flows.engine import CANCEL, first_line, show_to_staff
 from handlers.flows.fields import Invalid, nim
 from handlers.flows.state import State
 from handlers.flows.texts import plain, text
@@ -54,10 +54,15 @@ async def start(turn: Turn) -> None:
     if entry is not None:
         await turn.log_in("already_linked", topic=ACTIVATION)
         await turn.reply(
-            text(turn.language, "already_linked", role=entry.role, name=entry.name,
-                 number=entry.number),
+            text(
+                turn.language,
+                "already_linked",
+                role=entry.role,
+                name=entry.name,
+                number=entry.number,
+            ),
             topic=ACTIVATION,
-        )  # fmt: skip
+        )
         return
     state = State(flow=ACTIVATION, step=NIM_STEP, chat_id=turn.inbound.chat_id)
     current = flow_state.load(turn)
@@ -89,7 +94,7 @@ async def ask(turn: Turn, state: State, *, problem: str = "") -> None:
 
 async def on_text(turn: Turn, state: State) -> bool:
     """The NIM, or the code; anything else typed is answered with what is expected."""
-    word = turn.inbound.text.strip().casefold()
+    word = first_line(turn.inbound.text).casefold()
     if word in CANCEL:
         await flow_state.finish(turn)
         await turn.log_in("cancelled", topic=ACTIVATION)
@@ -104,7 +109,7 @@ async def on_text(turn: Turn, state: State) -> bool:
 
 async def _nim(turn: Turn, state: State) -> None:
     try:
-        number = nim(turn.inbound.text)
+        number = nim(first_line(turn.inbound.text))
     except Invalid as problem:
         await turn.log_in("flow_invalid", topic=ACTIVATION)
         await ask(turn, state, problem="⚠️ " + text(turn.language, problem.key, **problem.values))
@@ -182,7 +187,7 @@ def _queue_code_email(turn: Turn, address: str, code: str) -> None:
 
 
 async def _check_code(turn: Turn, state: State) -> None:
-    typed = "".join(turn.inbound.text.split())
+    typed = "".join(first_line(turn.inbound.text).split())
     turn.inbound = replace(turn.inbound, text=REDACTED)
     config = turn.config.flows
     minutes = int(config.code_ttl.total_seconds() // 60)
@@ -270,11 +275,10 @@ async def _link(turn: Turn, entry: RosterEntry) -> None:
     await turn.session.flush()
     await turn.log_in("activation_requested", topic=ACTIVATION, ticket=ticket)
     await turn.reply(
-        text(turn.language, "activated", name=entry.name, number=entry.number,
-             ticket=ticket.id),
+        text(turn.language, "activated", name=entry.name, number=entry.number, ticket=ticket.id),
         topic=ACTIVATION,
         ticket=ticket,
-    )  # fmt: skip
+    )
     await show_to_staff(turn, ticket, TITLE)
 
 
@@ -307,10 +311,14 @@ async def _to_staff(turn: Turn, reason: str, question: str) -> None:
     )
     await turn.log_in("escalated", topic=ACTIVATION, ticket=ticket)
     await turn.reply(
-        text(turn.language, "to_staff_activation", reason=plain(turn.language, reason),
-             number=ticket.id),
+        text(
+            turn.language,
+            "to_staff_activation",
+            reason=plain(turn.language, reason),
+            number=ticket.id,
+        ),
         topic=ACTIVATION,
         ticket=ticket,
-    )  # fmt: skip
+    )
     await show_to_staff(turn, ticket, TITLE)
     logger.info("activation for person %s handed to staff: %s", turn.person.id, reason)

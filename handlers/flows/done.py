@@ -85,7 +85,10 @@ def requester_notice(ticket: Ticket, url: str) -> str:
         )
     if ticket.kind == "activation":
         return text(
-            language, "done_activation", nim=details.get("nim", ""), number=ticket.id,
+            language,
+            "done_activation",
+            nim=details.get("nim", ""),
+            number=ticket.id,
             where=where,
-        )  # fmt: skip
+        )
     return text(language, "done_other", number=ticket.id)

@@ -133,8 +133,11 @@ async def _question(turn: Turn, flow: Flow, state: State, preface: str, problem:
     field = flow.field(state.step)
     number = [f.name for f in fields].index(field.name) + 1
     prompt = Markup(text(language, prompt_key(flow, field)))
-    parts = [problem, preface, text(language, "question", number=number, total=len(fields),
-                                    prompt=prompt)]  # fmt: skip
+    parts = [
+        problem,
+        preface,
+        text(language, "question", number=number, total=len(fields), prompt=prompt),
+    ]
     if field.name in state.values:
         parts.append(text(language, "current_value", value=shown(state.values[field.name])))
     options = field.options(state.values, turn.config.flows)
@@ -226,7 +229,7 @@ def form_message(turn: Turn, flow: Flow, state: State) -> str:
 async def on_text(turn: Turn, flow: Flow, state: State) -> bool:
     """A typed message during `flow`; False when it is not for the flow (email only)."""
     raw = turn.inbound.text
-    word = " ".join(raw.split()).casefold().rstrip(".!")
+    word = first_line(raw).casefold().rstrip(".!")
     if word in CANCEL:
         await cancel(turn, flow)
         return True
@@ -424,6 +427,14 @@ def _title(name: str, language: str) -> str:
     if flow is not None:
         return flow.title(language)
     return "Aktivasi akun" if language != "en" else "Account activation"
+
+
+def first_line(raw: str) -> str:
+    """The first line a person wrote, spacing collapsed (an email reply quotes ours below)."""
+    for line in raw.splitlines():
+        if line.strip() and not line.lstrip().startswith(">"):
+            return " ".join(line.split())
+    return ""
 
 
 def _numbered(options: Any) -> str:

@@ -82,6 +82,8 @@ async def _activation_button(turn: Turn, state: flow_state.State, action: str) -
         await flow_state.finish(turn)
         await turn.log_in("cancelled", topic=ACTIVATION)
         await turn.reply(common_text(turn.language, "cancelled"), topic=ACTIVATION)
+    else:
+        await turn.reply(text(turn.language, "stale_button"))
 
 
 async def _form_button(turn: Turn, flow: Flow, state: flow_state.State, tail: str) -> None:

@@ -37,7 +37,8 @@ async def desk(sessions: async_sessionmaker[AsyncSession]) -> Desk:
 
 
 def code_in(sent: list[Sent]) -> str:
-    [mail] = [s for s in sent if s.channel == Channel.EMAIL]
+    [mail] = [s for s in sent if s.subject == "Kode aktivasi akun SUNARI"]
+    assert mail.channel == Channel.EMAIL
     found = CODE.search(mail.html)
     assert found is not None
     return found[1]
@@ -228,3 +229,22 @@ async def test_rate_limit_counts_codes_per_person_and_per_nim(
             await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email"))
         ).all()
     assert len(queued) == 3
+
+
+async def test_activation_by_email_reads_the_first_line_of_each_reply(desk: Desk) -> None:
+    address = "dewi.pribadi@mail.example"
+    quoted = "\n\n> Untuk aktivasi akun, ketik NIM Anda.\n> 2021019999\n"
+    [answer] = await desk.say(
+        "bagaimana cara aktivasi akun e-learning", user=address, channel=Channel.EMAIL
+    )
+    assert "ketik NIM Anda" in answer.html
+
+    sent = await desk.say("2021010001" + quoted, user=address, channel=Channel.EMAIL)
+    code = code_in(sent)
+    done = await desk.say(f"Kode saya {code}" + quoted, user=address, channel=Channel.EMAIL)
+    assert "Kode berisi 6 angka" in done[0].html  # one line, six digits: nothing guessed
+    done = await desk.say(code + quoted, user=address, channel=Channel.EMAIL)
+
+    assert "Berhasil" in to(done, address)[0].html
+    [ticket] = await desk.tickets()
+    assert ticket.channel == "email" and ticket.kind == "activation"
