@@ -69,7 +69,9 @@ async def start(turn: Turn, flow: Flow) -> None:
     if mode == "form":
         state.step = FORM
         await flow_state.save(turn, state)
-        await turn.reply(_join(preface, form_message(turn, flow, state)), topic=flow.name)
+        explanation = text(turn.language, flow.intro) if flow.ask_first else ""
+        body = _join(preface, explanation, form_message(turn, flow, state))
+        await turn.reply(body, topic=flow.name)
         return
     if flow.ask_first:
         await flow_state.save(turn, state)
@@ -86,7 +88,8 @@ async def begin_form(turn: Turn, flow: Flow) -> str:
     await _prefill(turn, flow, state)
     await flow_state.save(turn, state)
     await turn.log_in("flow_started", topic=flow.name)
-    return form_message(turn, flow, state)
+    explanation = text(turn.language, flow.intro) if flow.ask_first else ""
+    return _join(explanation, form_message(turn, flow, state))
 
 
 async def _prefill(turn: Turn, flow: Flow, state: State) -> None:
@@ -238,9 +241,10 @@ async def on_text(turn: Turn, flow: Flow, state: State) -> bool:
     if state.step == INTRO:
         if word in YES:
             await begin_fields(turn, flow, state)
-        else:
-            await finish_intro(turn, flow)
-        return True
+            return True
+        # Not "yes, help me": a question of its own, read as one; the explanation stands.
+        await flow_state.finish(turn)
+        return False
     if word in BACK:
         await back(turn, flow, state)
     elif state.step == CONFIRM:

@@ -324,3 +324,21 @@ async def test_an_email_that_is_not_the_form_is_read_as_a_question(desk: Desk) -
     assert "Fakultas:" not in reply.html
     assert "password" in reply.html.lower() or "sandi" in reply.html.lower()
     assert len(await desk.conversations()) == 1  # the form still waits for its reply
+
+
+async def test_a_question_instead_of_yes_after_the_enrollment_explanation(desk: Desk) -> None:
+    await desk.say("/enrollment")
+
+    [reply] = await desk.say("Saya lupa password akun e-learning")
+
+    assert "password" in reply.html.lower() or "sandi" in reply.html.lower()
+    assert await desk.conversations() == []
+
+
+async def test_enrollment_by_email_explains_and_carries_the_form(desk: Desk) -> None:
+    [answer_msg] = await desk.say(
+        "mohon dibukakan enrollment mata kuliah daring", user="b@unr.ac.id", channel=Channel.EMAIL
+    )
+
+    assert "enrolment key" in answer_msg.html
+    assert "Kode mata kuliah: \n" in answer_msg.html and "Mahasiswa: " in answer_msg.html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -90,3 +91,19 @@ async def test_the_worker_looks_with_its_clock_and_stops(
     assert woken == [True]
     worker.stop()
     await worker.run()  # returns at once once stopped
+
+
+async def test_a_stop_during_a_look_ends_the_worker_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    worker = FlowReminders(sessions=sessions, config=FlowConfig(check_every=3600))
+
+    def clock() -> datetime:
+        worker.stop()  # arrives while the look is running
+        return utcnow()
+
+    worker.clock = clock
+
+    await asyncio.wait_for(worker.run(), timeout=10)
+
+    assert worker.looks == 1
