@@ -224,7 +224,10 @@ async def test_enrollment_explains_first_and_collects_only_if_needed(desk: Desk)
     [intro] = await desk.say("/enrollment")
     [question] = await desk.press(intro.data("Masih perlu bantuan"))
     assert "(1/7)</b> Kode mata kuliah?" in question.html
-    for value in ("TIF2101", "Algoritma", "A", "2", "2026/2027"):
+    for value in ("TIF2101", "Algoritma"):
+        await answer(desk, value)
+    assert "Nama kelas «A B» tidak sesuai" in await answer(desk, "A B")
+    for value in ("A", "2", "2026/2027"):
         await answer(desk, value)
     assert "terlalu pendek" in await answer(desk, "error")
     await answer(desk, "Mahasiswa tidak bisa masuk walau sudah memakai kunci")
