@@ -17,8 +17,9 @@ from datetime import timedelta
 from handlers.delivery import to_payload
 from handlers.flows import state as flow_state
 from handlers.flows.definitions import ACTIVATION, ActivationDetails
-from handlers.flows.engine import CANCEL, first_line, show_to_staff
+from handlers.flows.engine import CANCEL, show_to_staff
 from handlers.flows.fields import Invalid, nim
+from handlers.flows.questions import first_line
 from handlers.flows.state import State
 from handlers.flows.texts import plain, text
 from handlers.messages import Button, Channel, Outbound

@@ -7,8 +7,8 @@ import pytest
 from handlers.flows import fields as f
 from handlers.flows.config import FlowConfig
 from handlers.flows.definitions import COURSE_CREATION, FLOWS
-from handlers.flows.engine import problem_text
 from handlers.flows.fields import Invalid
+from handlers.flows.questions import problem_text
 
 
 def fails(validate: object, raw: str) -> Invalid:
