@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from handlers import lms_lookup
 from handlers import tickets as ticket_flow
+from handlers.flows import entry as flows
 from handlers.knowledge import KnowledgeBase
 from handlers.markup import esc
 from handlers.matching import Match, Matcher
@@ -144,6 +145,7 @@ class Answers:
             body = f"{esc(body)}\n\n{text(turn.language, 'answer_footer')}"
         else:
             body = esc(body)
+        body, buttons = await flows.offer(turn, self.kb.topics[topic].flow, body, buttons)
         await turn.reply(body, buttons=buttons, topic=topic)
 
     async def _unsure(self, turn: Turn, match: Match) -> None:

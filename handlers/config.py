@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from handlers.flows.config import FlowConfig
 from handlers.lms_port import LmsConfig
 
 
@@ -20,6 +21,7 @@ class HelpdeskConfig:
     contact: Mapping[str, str] = field(default_factory=dict)
     max_text_chars: int = 20_000
     lms: LmsConfig | None = None  # None: no LMS; cari_mk answers from the knowledge base
+    flows: FlowConfig = field(default_factory=FlowConfig)
 
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""

@@ -16,6 +16,7 @@ from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
+from handlers.flows import entry as flows
 from handlers.knowledge import KnowledgeBase
 from handlers.markup import shorten
 from handlers.matching import Matcher
@@ -169,6 +170,8 @@ class Helpdesk:
             await self._ticket_button(turn, rest)
         elif kind == "l":
             await lms_staff.button(turn, rest)
+        elif kind == "f":
+            await flows.button(turn, rest)
         else:
             logger.debug("unknown button data %r", data)
             await turn.answer_callback()
@@ -182,6 +185,8 @@ class Helpdesk:
             await ticket_flow.claim(turn, int(number))
         elif action == "x":
             await ticket_flow.close(turn, int(number))
+        elif action == "d":
+            await flows.done(turn, int(number))
         else:
             await turn.answer_callback()
 
@@ -208,6 +213,8 @@ class Helpdesk:
             await self.answers.ask_for_staff(turn, args)
         elif command == "batal":
             await self._cancel(turn)
+        elif command in flows.COMMANDS:
+            await flows.command(turn, command)
         elif args or turn.inbound.attachments:
             # Another bot's habit (/new ...) or a caption starting with a slash: read the text.
             turn.inbound = replace(turn.inbound, command=None, text=args)
@@ -223,7 +230,10 @@ class Helpdesk:
             for t, topic in self.kb.topics.items()
             if topic.action not in ("none",) and t not in ("salam", "terima_kasih")
         ]
-        rows = tuple((Button(self.kb.title(t, turn.language), f"k:{t}"),) for t in ids)
+        rows: tuple[tuple[Button, ...], ...] = tuple(
+            (Button(self.kb.title(t, turn.language), f"k:{t}"),) for t in ids
+        )
+        rows += flows.menu_buttons(turn)
         await turn.reply(text(turn.language, "help_intro"), buttons=rows)
 
     async def _cancel(self, turn: Turn) -> None:
@@ -253,6 +263,8 @@ class Helpdesk:
             return
         if inbound.attachments and inbound.attachments[0].kind != "sticker":
             await self._file(turn)
+        elif inbound.text and await flows.on_text(turn):
+            return
         elif inbound.text:
             await self.answers.question(turn)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from handlers.config import HelpdeskConfig
+from handlers.flows.cards import details_block, done_buttons
 from handlers.lms_buttons import lms_buttons
 from handlers.markup import shorten
 from handlers.messages import Button, Channel, Outbound
@@ -25,8 +26,8 @@ def status_label(language: str, status: str) -> str:
 
 
 def card(ticket: Ticket, requester: Person, topic_title: str) -> str:
-    """The staff-group message for a ticket."""
-    return text(
+    """The staff-group message for a ticket (with a guided flow's details, if any)."""
+    body = text(
         "id",
         "card",
         number=ticket.id,
@@ -37,6 +38,8 @@ def card(ticket: Ticket, requester: Person, topic_title: str) -> str:
         topic=topic_title,
         question=shorten(ticket.question, CARD_QUESTION_CHARS),
     )
+    details = details_block(ticket)
+    return f"{body}\n{details}" if details else body
 
 
 def card_buttons(
@@ -50,9 +53,9 @@ def card_buttons(
     close = Button(plain("id", "button_close"), f"t:x:{ticket.id}")
     lms = lms_buttons(ticket, config)
     if ticket.status == "open":
-        return ((claim, close), *lms)
+        return ((claim, close), *done_buttons(ticket), *lms)
     if ticket.status == "claimed":
-        return ((close,), *lms)
+        return ((close,), *done_buttons(ticket), *lms)
     return ()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channel import TelegramChannel, TelegramOptions
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
+from handlers.flows.reminders import FlowReminders
 from handlers.intake import InboundProcessor
 from handlers.journal import SentJournal
 from handlers.knowledge import KnowledgeBase
@@ -49,6 +50,7 @@ def helpdesk_config(settings: Settings, *, with_lms: bool = False) -> HelpdeskCo
         zone=settings.zone,
         contact=settings.contact.model_dump(),
         lms=lms_config(settings) if with_lms else None,
+        flows=settings.flows.as_config(),
     )
 
 
@@ -126,6 +128,9 @@ class Service:
         )
         self.telegram.on_stored = self.processor.wake
         self.lms = build_lms_worker(settings, self.sessions, self.helpdesk.config, wake)
+        self.reminders = FlowReminders(
+            sessions=self.sessions, config=settings.flows.as_config(), after_commit=wake
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -143,6 +148,7 @@ class Service:
             _supervised("processor", self.processor.run),
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
             *([_supervised("lms", self.lms.run)] if self.lms else []),
+            _supervised("flow reminders", self.reminders.run),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -166,6 +172,7 @@ class Service:
         self.processor.stop()
         if self.lms is not None:
             self.lms.stop()
+        self.reminders.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

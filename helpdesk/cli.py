@@ -14,6 +14,7 @@ import typer
 
 from helpdesk import logs
 from helpdesk.cli_lms import lms_app
+from helpdesk.cli_roster import roster_app
 from helpdesk.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -24,6 +25,7 @@ kb_app = typer.Typer(no_args_is_help=True, help="Knowledge base.")
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 app.add_typer(lms_app, name="lms")
+app.add_typer(roster_app, name="roster")
 
 ConfigOption = Annotated[
     Path | None,

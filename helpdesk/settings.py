@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from handlers.flows.config import FlowConfig
 from storage.database import normalise_url
 
 _SECRET_KEY = re.compile(r"token|password|secret", re.IGNORECASE)
@@ -108,6 +110,39 @@ class LmsSettings(BaseModel):
         return bool(self.url and self.token)
 
 
+class FlowSettings(BaseModel):
+    """Guided flows: the faculty list, reminders and the activation code's limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Faculty -> its study programmes, offered as choices; empty: both asked as free text.
+    faculties: dict[str, list[str]] = Field(default_factory=dict)
+    remind_after_hours: float = Field(default=24, gt=0)
+    expire_after_hours: float = Field(default=72, gt=0)
+    check_every_seconds: float = Field(default=300, ge=1)
+    code_ttl_minutes: int = Field(default=15, ge=1, le=120)
+    code_attempts: int = Field(default=5, ge=1, le=20)
+    codes_per_hour: int = Field(default=3, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _expiry_after_reminder(self) -> FlowSettings:
+        if self.expire_after_hours <= self.remind_after_hours:
+            raise ValueError("flows.expire_after_hours must be more than remind_after_hours")
+        return self
+
+    def as_config(self) -> FlowConfig:
+        """The handlers' view of these settings."""
+        return FlowConfig(
+            faculties={name: tuple(items) for name, items in self.faculties.items()},
+            remind_after=timedelta(hours=self.remind_after_hours),
+            expire_after=timedelta(hours=self.expire_after_hours),
+            check_every=self.check_every_seconds,
+            code_ttl=timedelta(minutes=self.code_ttl_minutes),
+            code_attempts=self.code_attempts,
+            codes_per_hour=self.codes_per_hour,
+        )
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -129,6 +164,7 @@ class Settings(BaseSettings):
     staff: StaffSettings = Field(default_factory=StaffSettings)
     contact: ContactSettings = Field(default_factory=ContactSettings)
     lms: LmsSettings = Field(default_factory=LmsSettings)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

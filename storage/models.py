@@ -233,3 +233,41 @@ class LmsJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+
+
+class RosterEntry(Base):
+    """One row of the roster staff import for account activation (a student or a lecturer).
+
+    `number` is the NIM of a student or the NIDN of a lecturer; `person_id` is set once the
+    person proved, with a code sent to `email`, that a channel identity belongs to them.
+    """
+
+    __tablename__ = "roster_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    programme: Mapped[str] = mapped_column(String(200), default="")
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    linked_at: Mapped[datetime | None]
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActivationCode(Base):
+    """A one-time code mailed to a roster address; only its salted hash is kept."""
+
+    __tablename__ = "activation_codes"
+    __table_args__ = (Index("ix_activation_codes_person_created", "person_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roster_id: Mapped[int] = mapped_column(ForeignKey("roster_entries.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -75,7 +75,8 @@ async def test_known_question_gets_the_kb_answer_with_feedback_buttons(
     assert len(queued) == 1
     assert "aktivasi" in queued[0].payload["html"].lower()
     labels = [b[0] for row in queued[0].payload["buttons"] for b in row]
-    assert labels == ["👍 Terbantu", "🙋 Hubungi staf"]
+    # The topic has a guided flow (activation): it is offered, not forced.
+    assert labels == ["👍 Terbantu", "🙋 Hubungi staf", "📝 Aktivasi akun sekarang"]
     async with sessions() as session:
         rows = (await session.scalars(select(Interaction).order_by(Interaction.id))).all()
     assert [(r.direction, r.topic, r.outcome) for r in rows] == [

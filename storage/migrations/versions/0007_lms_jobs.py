@@ -1,7 +1,7 @@
 """lms jobs
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0007"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Guided flows: course creation, enrollment and account activation, step by step."""
