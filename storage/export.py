@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -42,27 +44,36 @@ async def export_report(
         rows = stream_rows(session, since, until)
         if fmt == "csv":
             return await _write_csv(rows, zone, output)
-        return await _write_xlsx(rows, zone, output)
+        return await write_xlsx(rows, zone, output)
 
 
-async def _write_csv(rows: object, zone: ZoneInfo, output: Path) -> int:
+ReportRows = AsyncIterator[tuple[datetime, str, str, str, str, str, str, str, str, str]]
+
+
+async def _write_csv(rows: ReportRows, zone: ZoneInfo, output: Path) -> int:
     count = 0
     with output.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
-        async for row in rows:  # type: ignore[attr-defined]
+        async for row in rows:
             writer.writerow((_local(row[0], zone), *(_cell(v) for v in row[1:])))
             count += 1
     return count
 
 
-async def _write_xlsx(rows: object, zone: ZoneInfo, output: Path) -> int:
+async def write_xlsx(rows: ReportRows, zone: ZoneInfo, output: Path | IO[bytes]) -> int:
+    """Stream report rows into an XLSX file or binary stream; return the rows written.
+
+    openpyxl's write-only mode writes each row out as it comes (inline strings, no shared
+    string table), so memory stays flat however long the report.
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("laporan E-learning")
     sheet.append(REPORT_COLUMNS)
     count = 0
-    async for row in rows:  # type: ignore[attr-defined]
-        sheet.append((_local(row[0], zone), *(_cell(v) for v in row[1:])))
+    append = sheet.append
+    async for row in rows:
+        append((_local(row[0], zone), *[_cell(v) for v in row[1:]]))
         count += 1
     workbook.save(output)
     return count
