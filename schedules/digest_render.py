@@ -16,7 +16,7 @@ from handlers.markup import esc, fmt
 from handlers.messages import Channel, Outbound, OutFile
 from schedules.digest import Figures
 from storage.export import write_xlsx
-from storage.interactions import stream_rows
+from storage.interactions import stream_batches
 
 TEMPLATES = Path(__file__).with_name("data")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -123,7 +123,9 @@ async def week_xlsx(session: AsyncSession, figures: Figures) -> tuple[bytes, int
     """The week's report rows as XLSX bytes, and how many rows."""
     period = figures.period
     buffer = io.BytesIO()
-    count = await write_xlsx(stream_rows(session, period.start, period.end), period.zone, buffer)
+    count = await write_xlsx(
+        stream_batches(session, period.start, period.end), period.zone, buffer
+    )
     return buffer.getvalue(), count
 
 
