@@ -27,7 +27,9 @@ from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
+from helpdesk.scheduling import schedule_config
 from helpdesk.settings import Settings
+from schedules.runner import Scheduler
 from storage import kv, queues
 from storage.database import create_engine, session_factory
 
@@ -53,7 +55,11 @@ def helpdesk_config(settings: Settings) -> HelpdeskConfig:
 def build_helpdesk(settings: Settings) -> Helpdesk:
     """The channel-independent helpdesk with its knowledge base."""
     kb = KnowledgeBase.load(settings.kb_path)
-    return Helpdesk(helpdesk_config(settings), kb, Matcher(kb, threshold=settings.match_threshold))
+    helpdesk = Helpdesk(
+        helpdesk_config(settings), kb, Matcher(kb, threshold=settings.match_threshold)
+    )
+    helpdesk.schedule = schedule_config(settings)
+    return helpdesk
 
 
 def journal_path(settings: Settings) -> Path:
@@ -122,6 +128,7 @@ class Service:
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
+        self.scheduler = Scheduler(self.sessions, self.helpdesk.schedule)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -138,6 +145,7 @@ class Service:
             _supervised("telegram intake", self.telegram.run_intake),
             _supervised("processor", self.processor.run),
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
+            _supervised("scheduler", self.scheduler.run),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -159,6 +167,7 @@ class Service:
         # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
         intake.cancel()
         self.processor.stop()
+        self.scheduler.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

@@ -148,12 +148,14 @@ async def _tickets(session: AsyncSession, period: Period, figures: Figures) -> N
         Ticket.first_response_at >= start, Ticket.first_response_at < end
     )
     figures.median_first_response = _median(
-        [b - a for a, b in (await session.execute(responded)).all()]
+        [b - a for a, b in (await session.execute(responded)).all() if b is not None]
     )
     done = select(Ticket.created_at, Ticket.closed_at).where(
         Ticket.closed_at >= start, Ticket.closed_at < end
     )
-    figures.median_close = _median([b - a for a, b in (await session.execute(done)).all()])
+    figures.median_close = _median(
+        [b - a for a, b in (await session.execute(done)).all() if b is not None]
+    )
 
 
 def _median(spans: list[timedelta]) -> timedelta | None:

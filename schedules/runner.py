@@ -61,6 +61,7 @@ class Scheduler:
         self.config = config
         self.clock = clock or SystemClock()
         self._scheduler: AsyncIOScheduler | None = None
+        self._stop = asyncio.Event()
 
     async def tick(self) -> int:
         """Send what has fallen due now; return how many messages were queued."""
@@ -117,16 +118,21 @@ class Scheduler:
         return scheduler
 
     async def run(self) -> None:
-        """Start, catch up, and keep running until cancelled (one supervised task)."""
+        """Catch up, start the jobs and run until `stop` (one supervised task)."""
+        self._stop.clear()
         await self.catch_up()
         self.start()
         try:
-            await asyncio.Event().wait()
+            await self._stop.wait()
         finally:
-            self.stop()
+            self._shutdown()
 
     def stop(self) -> None:
         """Stop the jobs; a run in progress finishes its own transaction."""
+        self._stop.set()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None

@@ -45,7 +45,9 @@ _ID: dict[str, str] = {
     ),
     "wf_bad": "Tidak bisa memulai alur: {problem}",
     # trainings
-    "tr_line": "<b>{title}</b> ({audience})\n{start} – {end} WITA\n{place}\nKuota: {taken}/{capacity}",
+    "tr_line": (
+        "<b>{title}</b> ({audience})\n{start} – {end} WITA\n{place}\nKuota: {taken}/{capacity}"
+    ),
     "tr_none": "Belum ada pelatihan yang dijadwalkan.",
     "tr_header": "Pelatihan mendatang:",
     "tr_button_register": "📝 Daftar #{number}",

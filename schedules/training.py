@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from handlers.messages import Channel, Outbound
 from schedules import outreach
@@ -95,7 +96,9 @@ async def create(
     )
     session.add(training)
     await session.flush()
-    outreach.event(session, "training_created", f"#{training.id} {title}", topic=TOPIC, handled_by=by)
+    outreach.event(
+        session, "training_created", f"#{training.id} {title}", topic=TOPIC, handled_by=by
+    )
     await _announce(session, config, training, now)
     if ticket is not None:
         await _answer_request(session, config, training, ticket, now)
@@ -211,7 +214,10 @@ async def register(
     found.status, found.created_at, found.updated_at = status, now, now
     await session.flush()
     outreach.event(
-        session, f"training_{status}", f"#{training.id} {training.title}", person=person,
+        session,
+        f"training_{status}",
+        f"#{training.id} {training.title}",
+        person=person,
         topic=TOPIC,
     )
     if not full:
@@ -235,7 +241,10 @@ async def cancel(
     found.status, found.updated_at = "cancelled", now
     await reminders.cancel_prefix(session, f"training:{training.id}:person:{person.id}:")
     outreach.event(
-        session, "training_cancelled", f"#{training.id} {training.title}", person=person,
+        session,
+        "training_cancelled",
+        f"#{training.id} {training.title}",
+        person=person,
         topic=TOPIC,
     )
     await session.flush()
@@ -260,7 +269,10 @@ async def _move_up(
     person = await session.get(Person, nxt.person_id)
     assert person is not None
     outreach.event(
-        session, "training_moved_up", f"#{training.id} {training.title}", person=person,
+        session,
+        "training_moved_up",
+        f"#{training.id} {training.title}",
+        person=person,
         topic=TOPIC,
     )
     html = say(person.language, "tr_moved_up", **_values(training, config))
@@ -317,6 +329,7 @@ async def participants(session: AsyncSession, training_id: int) -> list[Registra
         select(Registration)
         .where(Registration.training_id == training_id, Registration.status != "cancelled")
         .order_by(Registration.status, Registration.created_at, Registration.id)
+        .options(selectinload(Registration.person))
     )
     return list((await session.scalars(query)).all())
 
@@ -337,3 +350,8 @@ async def record_attendance(
     text = f"#{training_id} hadir {len(present)} dari {len(rows)}"
     outreach.event(session, "training_attendance", text, topic=TOPIC, handled_by=by)
     return len(present), len(rows)
+
+
+async def open_or_past(session: AsyncSession, number: int) -> Training | None:
+    """A training by number, whatever its state (for staff lists and attendance)."""
+    return await session.get(Training, number)

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.db
 CONFIG = ScheduleConfig(staff_chat=STAFF_CHAT)
 
 
-async def _plan(sessions: Sessions, person_id: int, due: str, *, key: str = "r1", **kw: object):
+async def _plan(
+    sessions: Sessions, person_id: int, due: str, *, key: str = "r1", **kw: object
+) -> None:
     async with sessions() as session, session.begin():
         await reminders.plan(
             session,

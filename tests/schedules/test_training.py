@@ -70,7 +70,10 @@ async def test_waiting_list_and_moving_up(sessions: Sessions) -> None:
     assert await _cancel(sessions, number, ani) is True
     assert await _cancel(sessions, number, ani) is False
     assert await _statuses(sessions) == {
-        ani.id: "cancelled", budi.id: "registered", citra.id: "registered", dewi.id: "waiting"
+        ani.id: "cancelled",
+        budi.id: "registered",
+        citra.id: "registered",
+        dewi.id: "waiting",
     }
     # A waiting person who cancels frees no seat: nobody moves.
     assert await _cancel(sessions, number, dewi) is True
@@ -95,8 +98,14 @@ async def test_reminders_a_day_and_an_hour_before(sessions: Sessions) -> None:
     scheduler = Scheduler(sessions, CONFIG, clock=clock)
 
     sent = []
-    for moment in ("2026-12-09 08:59", "2026-12-09 09:00", "2026-12-09 09:01",
-                   "2026-12-10 07:59", "2026-12-10 08:00", "2026-12-10 08:30"):
+    for moment in (
+        "2026-12-09 08:59",
+        "2026-12-09 09:00",
+        "2026-12-09 09:01",
+        "2026-12-10 07:59",
+        "2026-12-10 08:00",
+        "2026-12-10 08:30",
+    ):
         clock.moment = local(moment)
         sent.append(await scheduler.tick())
     assert sent == [0, 1, 0, 0, 1, 0]
@@ -151,8 +160,12 @@ async def test_bad_training_is_refused_clearly(
     sessions: Sessions, change: dict[str, object], message: str
 ) -> None:
     values: dict[str, object] = {
-        "title": "X", "audience": "internal", "starts_at": local("2026-12-10 09:00"),
-        "ends_at": local("2026-12-10 12:00"), "place": "Lab", "capacity": 5,
+        "title": "X",
+        "audience": "internal",
+        "starts_at": local("2026-12-10 09:00"),
+        "ends_at": local("2026-12-10 12:00"),
+        "place": "Lab",
+        "capacity": 5,
     }
     values.update(change)
     async with sessions() as session, session.begin():
