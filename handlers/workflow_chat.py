@@ -119,6 +119,10 @@ async def button(turn: Turn, rest: str, config: ScheduleConfig) -> None:
         await turn.log_in("workflow_not_found", topic=TOPIC)
         await turn.answer_callback(say(turn.language, "wf_not_found", number=parts[1]))
         return
+    if instance.status != "active" or instance.step != int(parts[2]):
+        # A second press, or an old message: nothing to do, whoever pressed.
+        await _complete(turn, instance, int(parts[2]), config)
+        return
     if not turn.is_staff and not await workflows.may_complete(turn.session, instance, turn.person):
         # Neither staff nor the holder of this step: refused and logged with who it was.
         logger.warning(
