@@ -6,12 +6,18 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from docx import Document
 from openpyxl import load_workbook
 
 from storage.types import utcnow
 
-from .test_cli import Helpdesk, assert_clean_failure, helpdesk  # noqa: F401 (fixture)
+from .test_cli import Helpdesk, assert_clean_failure
+
+
+@pytest.fixture
+def helpdesk(tmp_path: Path) -> Helpdesk:
+    return Helpdesk(tmp_path)
 
 
 def _day(days: int) -> str:
