@@ -119,7 +119,7 @@ class Scheduler:
 
     async def run(self) -> None:
         """Catch up, start the jobs and run until `stop` (one supervised task)."""
-        self._stop.clear()
+        # Not cleared here: a stop() that came before this task first ran still counts.
         await self.catch_up()
         self.start()
         try:

@@ -167,3 +167,10 @@ async def test_apscheduler_jobs_have_their_own_grace_and_run_at_start(
         assert len(await outbox(sessions)) == 1
     finally:
         scheduler.stop()
+
+
+async def test_stop_before_the_task_runs_still_stops_it(sessions: Sessions) -> None:
+    scheduler = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-07 10:00")))
+    task = asyncio.create_task(scheduler.run())
+    scheduler.stop()  # as the service does on a quick SIGTERM
+    await asyncio.wait_for(task, 10)
