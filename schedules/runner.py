@@ -72,7 +72,9 @@ class Scheduler:
 
     async def digest(self) -> bool:
         """The weekly digest, unless this week's already went out."""
-        return await weekly.send(self.sessions, self.config, self.clock.now())
+        now = self.clock.now()
+        due = last_fire(digest_trigger(self.config), now, within=self.config.digest_grace)
+        return await weekly.send(self.sessions, self.config, now, due=due)
 
     async def catch_up(self) -> None:
         """At start: a digest missed while the service was down goes out once, if within

@@ -74,10 +74,6 @@ _ID: dict[str, str] = {
         "Anda akan menerima pengumuman pelatihan. Kirim /langganan lagi untuk berhenti."
     ),
     "tr_unsubscribed": "Anda tidak lagi menerima pengumuman pelatihan.",
-    "tr_request_ticket": (
-        "Permintaan pelatihan Anda diteruskan ke staf sebagai tiket <b>#{number}</b>. "
-        "Jadwal akan dikirim ke sini."
-    ),
     "tr_request_usage": (
         "Tuliskan permintaan pelatihan setelah perintahnya, misalnya:\n"
         "/pelatihan minta Fakultas Teknik, 25 dosen, Moodle dasar, minggu ke-2 Januari"
@@ -135,10 +131,6 @@ _EN: dict[str, str] = {
     ),
     "tr_subscribed": "You will get training announcements. Send /langganan again to stop.",
     "tr_unsubscribed": "You will no longer get training announcements.",
-    "tr_request_ticket": (
-        "Your training request went to staff as ticket <b>#{number}</b>. "
-        "The schedule will be sent here."
-    ),
     "tr_request_usage": (
         "Write the request after the command, for example:\n"
         "/pelatihan minta Faculty of Engineering, 25 lecturers, Moodle basics, mid January"

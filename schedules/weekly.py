@@ -24,8 +24,10 @@ async def send(
     now: datetime,
     *,
     force: bool = False,
+    due: datetime | None = None,
 ) -> bool:
-    """Queue the digest of the week before `now` to every recipient; False if not sent.
+    """Queue the digest of the week before `due` (default: now) to every recipient; False
+    if not sent.
 
     Without `force` a week already sent is not sent again (the week's key is written in the
     transaction that queues the emails, so even two runs at once commit only one digest).
@@ -33,7 +35,8 @@ async def send(
     if not config.digest_recipients:
         logger.warning("digest not sent: digest.recipients is empty")
         return False
-    period = week_before(now, config.zone)
+    # The week is that of the run's due time: a run late past midnight reports the same week.
+    period = week_before(due or now, config.zone)
     async with reading(sessions) as session:
         if not force and await reminders.by_key(session, period.key) is not None:
             logger.info("digest for %s already sent; not again", period.key)

@@ -202,3 +202,15 @@ async def test_preview_writes_the_same_files(sessions: Sessions, tmp_path: Path)
     ]
     assert 'src="grafik.png"' in (tmp_path / "digest.html").read_text()
     assert "Tiket: 2 dibuka, 2 ditutup" in (tmp_path / "digest.txt").read_text()
+
+
+async def test_late_digest_past_midnight_reports_the_week_it_was_due_for(
+    sessions: Sessions,
+) -> None:
+    await _seed(sessions)
+    # Due Mon 07:00, service back only on Tuesday 05:00: still last week, sent once.
+    scheduler = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-08 05:00")))
+    await scheduler.catch_up()
+    mails = [from_payload(m) for m in await outbox(sessions)]
+    assert len(mails) == 2
+    assert mails[0].subject is not None and "30-11-2026 s.d. 06-12-2026" in mails[0].subject
