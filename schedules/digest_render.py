@@ -16,7 +16,7 @@ from handlers.markup import esc, fmt
 from handlers.messages import Channel, Outbound, OutFile
 from schedules.digest import Figures
 from storage.export import write_xlsx
-from storage.interactions import stream_batches
+from storage.report_cells import report_cells
 
 TEMPLATES = Path(__file__).with_name("data")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -123,9 +123,7 @@ async def week_xlsx(session: AsyncSession, figures: Figures) -> tuple[bytes, int
     """The week's report rows as XLSX bytes, and how many rows."""
     period = figures.period
     buffer = io.BytesIO()
-    count = await write_xlsx(
-        stream_batches(session, period.start, period.end), period.zone, buffer
-    )
+    count = await write_xlsx(report_cells(session, period.start, period.end, period.zone), buffer)
     return buffer.getvalue(), count
 
 

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.interactions import REPORT_COLUMNS, ReportRow, stream_batches
+from storage.interactions import REPORT_COLUMNS
+from storage.report_cells import CELL_LIMIT, Cells, report_cells
 from storage.xlsx import SheetWriter
 
 FORMATS = ("csv", "xlsx")
 SHEET_NAME = "laporan E-learning"
-# A spreadsheet cell holds at most 32,767 characters; longer texts are cut, not refused.
-CELL_LIMIT = 32_000
+__all__ = ["CELL_LIMIT", "FORMATS", "export_report", "local_range", "write_xlsx"]
 
 
 def local_range(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -42,60 +42,32 @@ async def export_report(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     since, until = local_range(start, end, zone)
     async with sessions() as session:
-        rows = stream_batches(session, since, until)
+        cells = report_cells(session, since, until, zone)
         if fmt == "csv":
-            return await _write_csv(rows, zone, output)
-        return await write_xlsx(rows, zone, output)
+            return await _write_csv(cells, output)
+        return await write_xlsx(cells, output)
 
 
-ReportRows = AsyncIterator[list[ReportRow]]
-
-
-async def _write_csv(rows: ReportRows, zone: ZoneInfo, output: Path) -> int:
+async def _write_csv(cells: AsyncIterator[list[Cells]], output: Path) -> int:
     count = 0
     with output.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
-        async for batch in rows:
-            writer.writerows((_local(row[0], zone), *map(_cell, row[1:])) for row in batch)
+        async for batch in cells:
+            writer.writerows(batch)
             count += len(batch)
     return count
 
 
-async def write_xlsx(rows: ReportRows, zone: ZoneInfo, output: Path | IO[bytes]) -> int:
-    """Stream batches of report rows into an XLSX file or stream; return the rows written.
+async def write_xlsx(cells: AsyncIterator[list[Cells]], output: Path | IO[bytes]) -> int:
+    """Stream batches of report cells into an XLSX file or stream; return the rows written.
 
     Rows go out as they come (see `storage.xlsx`), so memory stays flat however long the
     report, and a year of it is written in seconds.
     """
     with SheetWriter(output, REPORT_COLUMNS, sheet_name=SHEET_NAME) as sheet:
         append = sheet.append
-        async for batch in rows:
-            for at, channel, direction, name, role, topic, text, ticket, by, outcome in batch:
-                # Only names and texts come from people; the other columns are our own words.
-                append(
-                    (
-                        _local(at, zone),
-                        channel,
-                        direction,
-                        _cell(name),
-                        role,
-                        topic,
-                        _cell(text),
-                        ticket,
-                        _cell(by),
-                        outcome,
-                    )
-                )
+        async for batch in cells:
+            for row in batch:
+                append(row)
         return sheet.rows
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    # isoformat is several times faster than strftime; the offset it adds is cut off.
-    return moment.astimezone(zone).isoformat(" ", "seconds")[:19]
-
-
-def _cell(value: str) -> str:
-    text = value[:CELL_LIMIT]
-    # A leading = + - @ would make a spreadsheet run the user's text as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
