@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import lms_staff
+from handlers import lms_staff, training_chat, workflow_chat
 from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
@@ -23,6 +23,7 @@ from handlers.matching import Matcher
 from handlers.messages import Button, Channel, Inbound, Outbound
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY, Turn
+from schedules.config import ScheduleConfig
 from storage import conversations, kv, people, queues, tickets
 from storage.types import utcnow
 
@@ -40,6 +41,7 @@ class Helpdesk:
         self.kb = kb
         self.answers = Answers(kb, matcher)
         self._read_ahead: dict[tuple[str, str], people.Known] = {}
+        self.schedule = ScheduleConfig()  # trainings and workflows; set from the settings
 
     async def prepare(self, session: AsyncSession, batch: Sequence[Inbound]) -> None:
         """Read ahead, in one query, the senders of a batch who appear in it once.
@@ -172,6 +174,10 @@ class Helpdesk:
             await lms_staff.button(turn, rest)
         elif kind == "f":
             await flows.button(turn, rest)
+        elif kind == "tr":
+            await training_chat.button(turn, rest, self.schedule)
+        elif kind == "w":
+            await workflow_chat.button(turn, rest, self.schedule)
         else:
             logger.debug("unknown button data %r", data)
             await turn.answer_callback()
@@ -215,6 +221,10 @@ class Helpdesk:
             await self._cancel(turn)
         elif command in flows.COMMANDS:
             await flows.command(turn, command)
+        elif command in training_chat.COMMANDS:
+            await training_chat.command(turn, command, args, self.schedule)
+        elif command == "alur":
+            await workflow_chat.command(turn, args, self.schedule)
         elif args or turn.inbound.attachments:
             # Another bot's habit (/new ...) or a caption starting with a slash: read the text.
             turn.inbound = replace(turn.inbound, command=None, text=args)

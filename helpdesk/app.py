@@ -29,7 +29,9 @@ from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
 from helpdesk.lms import build_lms_worker, lms_config
+from helpdesk.scheduling import schedule_config
 from helpdesk.settings import Settings
+from schedules.runner import Scheduler
 from storage import kv, queues
 from storage.database import create_engine, session_factory
 
@@ -57,8 +59,13 @@ def helpdesk_config(settings: Settings, *, with_lms: bool = False) -> HelpdeskCo
 def build_helpdesk(settings: Settings, *, with_lms: bool = False) -> Helpdesk:
     """The channel-independent helpdesk with its knowledge base."""
     kb = KnowledgeBase.load(settings.kb_path)
-    config = helpdesk_config(settings, with_lms=with_lms)
-    return Helpdesk(config, kb, Matcher(kb, threshold=settings.match_threshold))
+    helpdesk = Helpdesk(
+        helpdesk_config(settings, with_lms=with_lms),
+        kb,
+        Matcher(kb, threshold=settings.match_threshold),
+    )
+    helpdesk.schedule = schedule_config(settings)
+    return helpdesk
 
 
 def journal_path(settings: Settings) -> Path:
@@ -131,6 +138,7 @@ class Service:
         self.reminders = FlowReminders(
             sessions=self.sessions, config=settings.flows.as_config(), after_commit=wake
         )
+        self.scheduler = Scheduler(self.sessions, self.helpdesk.schedule)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -149,6 +157,7 @@ class Service:
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
             *([_supervised("lms", self.lms.run)] if self.lms else []),
             _supervised("flow reminders", self.reminders.run),
+            _supervised("scheduler", self.scheduler.run),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -173,6 +182,7 @@ class Service:
         if self.lms is not None:
             self.lms.stop()
         self.reminders.stop()
+        self.scheduler.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

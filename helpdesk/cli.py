@@ -246,3 +246,8 @@ def _date(option: str, value: str) -> date:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from helpdesk import cli_schedules  # noqa: E402  (digest, training, workflow; needs the above)
+
+cli_schedules.register(app)

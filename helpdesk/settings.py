@@ -143,6 +143,79 @@ class FlowSettings(BaseModel):
         )
 
 
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+class ScheduleSettings(BaseModel):
+    """Reminders: quiet hours in local time, the scheduler's tick, training reminders."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quiet_start: str = "21:00"
+    quiet_end: str = "06:00"
+    tick_seconds: float = Field(default=60, ge=5, le=3600)
+    training_reminders: list[int] = Field(default_factory=lambda: [1440, 60])
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not _HHMM.fullmatch(value):
+            raise ValueError("a local time HH:MM such as 21:00")
+        return value
+
+    @field_validator("training_reminders")
+    @classmethod
+    def _positive_minutes(cls, value: list[int]) -> list[int]:
+        if any(minutes <= 0 for minutes in value):
+            raise ValueError("minutes before the training, each above 0, e.g. [1440, 60]")
+        return sorted(set(value), reverse=True)
+
+
+class DigestSettings(BaseModel):
+    """The weekly digest email."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recipients: list[str] = Field(default_factory=list)
+    cron: str = "0 7 * * mon"
+    grace_hours: float = Field(default=24, gt=0, le=24 * 7)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError("a cron expression: minute hour day month weekday") from exc
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValueError(f"email addresses ({address!r} is not one)")
+        return value
+
+
+class WorkflowSettings(BaseModel):
+    """Durations of SOP workflow steps (the SOP leaves them empty) and escalation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step_hours: dict[str, float] = Field(default_factory=dict)
+    escalate_after_hours: float = Field(default=48, gt=0)
+
+    @field_validator("step_hours")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(hours <= 0 for hours in value.values()):
+            raise ValueError('hours above 0 keyed by workflow or step, e.g. {"6.C.f.2" = 72}')
+        return value
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -165,6 +238,9 @@ class Settings(BaseSettings):
     contact: ContactSettings = Field(default_factory=ContactSettings)
     lms: LmsSettings = Field(default_factory=LmsSettings)
     flows: FlowSettings = Field(default_factory=FlowSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")

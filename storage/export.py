@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.interactions import REPORT_COLUMNS, stream_rows
+from storage.interactions import REPORT_COLUMNS
+from storage.report_cells import CELL_LIMIT, Cells, report_cells
+from storage.xlsx import SheetWriter
 
 FORMATS = ("csv", "xlsx")
-# A spreadsheet cell holds at most 32,767 characters; longer texts are cut, not refused.
-CELL_LIMIT = 32_000
+SHEET_NAME = "laporan E-learning"
+__all__ = ["CELL_LIMIT", "FORMATS", "export_report", "local_range", "write_xlsx"]
 
 
 def local_range(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -39,40 +42,32 @@ async def export_report(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     since, until = local_range(start, end, zone)
     async with sessions() as session:
-        rows = stream_rows(session, since, until)
+        cells = report_cells(session, since, until, zone)
         if fmt == "csv":
-            return await _write_csv(rows, zone, output)
-        return await _write_xlsx(rows, zone, output)
+            return await _write_csv(cells, output)
+        return await write_xlsx(cells, output)
 
 
-async def _write_csv(rows: object, zone: ZoneInfo, output: Path) -> int:
+async def _write_csv(cells: AsyncIterator[list[Cells]], output: Path) -> int:
     count = 0
     with output.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(REPORT_COLUMNS)
-        async for row in rows:  # type: ignore[attr-defined]
-            writer.writerow((_local(row[0], zone), *(_cell(v) for v in row[1:])))
-            count += 1
+        async for batch in cells:
+            writer.writerows(batch)
+            count += len(batch)
     return count
 
 
-async def _write_xlsx(rows: object, zone: ZoneInfo, output: Path) -> int:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("laporan E-learning")
-    sheet.append(REPORT_COLUMNS)
-    count = 0
-    async for row in rows:  # type: ignore[attr-defined]
-        sheet.append((_local(row[0], zone), *(_cell(v) for v in row[1:])))
-        count += 1
-    workbook.save(output)
-    return count
+async def write_xlsx(cells: AsyncIterator[list[Cells]], output: Path | IO[bytes]) -> int:
+    """Stream batches of report cells into an XLSX file or stream; return the rows written.
 
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _cell(value: str) -> str:
-    text = value[:CELL_LIMIT]
-    # A leading = + - @ would make a spreadsheet run the user's text as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    Rows go out as they come (see `storage.xlsx`), so memory stays flat however long the
+    report, and a year of it is written in seconds.
+    """
+    with SheetWriter(output, REPORT_COLUMNS, sheet_name=SHEET_NAME) as sheet:
+        append = sheet.append
+        async for batch in cells:
+            for row in batch:
+                append(row)
+        return sheet.rows

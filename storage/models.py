@@ -271,3 +271,104 @@ class ActivationCode(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """A message due at a time, sent once by the scheduler (state survives restarts).
+
+    `key` names what the reminder is for (e.g. `training:3:person:7:1440`), so planning the
+    same reminder twice is harmless; `status` goes pending -> sent | expired | cancelled |
+    undeliverable in the same transaction as the outbox row, which is what keeps it from
+    going out twice.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index("ix_reminders_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    due_at: Mapped[datetime]
+    # After this moment the reminder no longer makes sense (the training has begun).
+    not_after: Mapped[datetime | None]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Subscription(Base):
+    """A person who asked for training announcements (`/langganan`)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Training(Base):
+    """A training session (SOP 6.B), internal or external."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (Index("ix_trainings_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    audience: Mapped[str] = mapped_column(String(10))  # internal, external
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(500))
+    capacity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")  # or cancelled
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Registration(Base):
+    """A person's place at a training: registered, waiting or cancelled; attendance after."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("training_id", "person_id"),
+        Index("ix_registrations_training_status", "training_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(10))  # registered, waiting, cancelled
+    attended: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship()
+
+
+class WorkflowInstance(Base):
+    """One run of an SOP procedure (e.g. 6.C.f certificates for one course and partner)."""
+
+    __tablename__ = "workflow_instances"
+    __table_args__ = (Index("ix_workflow_instances_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    # Role name -> person id of who holds it for this instance; roles not named go to staff.
+    holders: Mapped[dict[str, Any]]
+    step: Mapped[int] = mapped_column(Integer, default=1)  # 1-based; past the last: done
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active, done
+    step_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    step_due_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

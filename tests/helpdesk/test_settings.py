@@ -137,7 +137,16 @@ def test_example_file_names_every_key_and_each_example_is_valid(tmp_path: Path) 
         for name, field in Settings.model_fields.items()
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
     }
-    assert set(sections) == {"telegram", "staff", "contact", "lms", "flows"}
+    assert set(sections) == {
+        "telegram",
+        "staff",
+        "contact",
+        "lms",
+        "flows",
+        "schedule",
+        "digest",
+        "workflows",
+    }
     top = set(Settings.model_fields) - set(sections)
     assert top <= set(re.findall(r"(?m)^(\w+) = ", enabled.split("[telegram]")[0]))
     for section, model in sections.items():
@@ -161,6 +170,11 @@ def test_example_file_names_every_key_and_each_example_is_valid(tmp_path: Path) 
         ('database_url = "not a url"', "database_url"),
         ('kb_path = "no/such/kb.yaml"', "kb_path"),
         ('[staff]\ntelegram_ids = ["budi"]', "staff.telegram_ids"),
+        ('[schedule]\nquiet_start = "9pm"', "schedule.quiet_start"),
+        ("[schedule]\ntraining_reminders = [60, 0]", "schedule.training_reminders"),
+        ('[digest]\ncron = "every monday"', "digest.cron"),
+        ('[digest]\nrecipients = ["kepala"]', "digest.recipients"),
+        ('[workflows]\nstep_hours = { "6.C.f" = -1 }', "workflows.step_hours"),
     ],
 )
 def test_wrong_value_names_the_key(tmp_path: Path, text: str, key: str) -> None:

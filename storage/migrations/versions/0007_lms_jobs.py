@@ -1,7 +1,7 @@
 """lms jobs
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
