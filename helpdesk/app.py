@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channel import TelegramChannel, TelegramOptions
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
+from handlers.health import HealthRegistry
 from handlers.intake import InboundProcessor
 from handlers.journal import SentJournal
 from handlers.knowledge import KnowledgeBase
@@ -27,6 +28,7 @@ from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
+from helpdesk.health_wiring import HealthTasks
 from helpdesk.settings import Settings
 from storage import kv, queues
 from storage.database import create_engine, session_factory
@@ -99,11 +101,13 @@ class Service:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.helpdesk = build_helpdesk(settings)
         self.telegram = TelegramChannel(telegram_options(settings), self.sessions)
+        self.health = HealthRegistry()
+        self.telegram.on_status = self.health.on_status
         self.journal: SentJournal | None = None
         self.sender: OutboxSender | None = None
         self.delivery: DeliveryProcess | None = None
         if settings.delivery == "process":
-            self.delivery = DeliveryProcess(settings)
+            self.delivery = DeliveryProcess(settings, on_status=self.health.on_status)
             wake = self.delivery.wake
         else:
             self.journal = SentJournal(journal_path(settings))
@@ -113,6 +117,7 @@ class Service:
                 journal=self.journal,
                 max_attempts=settings.telegram.max_send_attempts,
                 on_chat_moved=staff_chat_moved,
+                on_status=self.health.on_status,
             )
             wake = self.sender.wake
         self.processor = InboundProcessor(
@@ -122,6 +127,7 @@ class Service:
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
+        self.health_tasks = HealthTasks(self)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -138,6 +144,7 @@ class Service:
             _supervised("telegram intake", self.telegram.run_intake),
             _supervised("processor", self.processor.run),
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
+            _supervised("health", self.health_tasks.run),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -159,6 +166,7 @@ class Service:
         # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
         intake.cancel()
         self.processor.stop()
+        self.health_tasks.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

@@ -69,6 +69,39 @@ class ContactSettings(BaseModel):
     lms_url: str = ""
 
 
+class HealthSettings(BaseModel):
+    """The health page (/healthz, /metrics) and the alerts to staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # 0: no health server. Keep it on loopback; a proxy or the scraper's host reaches it.
+    port: int = Field(default=0, ge=0, le=65535)
+    listen: str = "127.0.0.1"
+    # Seconds a component may fail without a success before staff are told.
+    alert_after: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 120.0, "imap": 300.0, "smtp": 300.0, "lms": 600.0}
+    )
+    check_interval: float = Field(default=10.0, gt=0)
+
+
+class PrivacySettings(BaseModel):
+    """Personal data (UU PDP 27/2022): how long message texts and attachments are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int = Field(default=365, ge=1)
+
+
+class LimitsSettings(BaseModel):
+    """The largest input accepted; larger is refused with a message to the sender."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_text_chars: int = Field(default=20_000, ge=100)
+    # Telegram lets bots fetch files up to 20 MB; the default keeps well under it.
+    max_file_mb: float = Field(default=10.0, gt=0, le=20)
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -89,6 +122,9 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
     contact: ContactSettings = Field(default_factory=ContactSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
