@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import re
@@ -110,7 +111,7 @@ def count(api: FakeBotApi, chats: list[int], per_user: int) -> tuple[int, int]:
             texts[message.chat_id].append(message.text)
     lost = duplicated = 0
     for received in texts.values():
-        repeats = sum(1 for a, b in zip(received, received[1:], strict=False) if a == b)
+        repeats = sum(1 for a, b in itertools.pairwise(received) if a == b)
         duplicated += repeats
         lost += max(0, per_user - (len(received) - repeats))
     return lost, duplicated
