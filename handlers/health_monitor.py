@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
-from handlers.health import HealthRegistry
+from handlers.health import ComponentState, HealthRegistry
 from handlers.messages import Channel, Outbound
 from handlers.texts_reliability import text
 from handlers.turn import STAFF_CHAT_KEY
@@ -35,7 +36,7 @@ class HealthMonitor(Worker):
     config: HelpdeskConfig
     thresholds: Mapping[str, float] = field(default_factory=dict)
     interval: float = 10.0
-    alerted: dict[str, float] = field(default_factory=dict)  # component: minutes failing
+    alerted: dict[str, datetime] = field(default_factory=dict)  # component: failing since
 
     async def run(self) -> None:
         """Check until stopped; a failed check is logged and tried again next time."""
@@ -51,49 +52,41 @@ class HealthMonitor(Worker):
         now = self.registry.clock()
         notices: list[str] = []
         for name, state in list(self.registry.components.items()):
-            failing = state.failing_for(now)
-            if name not in self.alerted and failing >= self.thresholds.get(
-                name, DEFAULT_THRESHOLD
-            ):
-                self.alerted[name] = failing
-                since = (
-                    state.failing_since.astimezone(self.config.zone)
-                    if state.failing_since
-                    else now
-                )
-                logger.warning(
-                    "%s has been failing for %.0f s (since %s): %s",
-                    name, failing, since.isoformat(timespec="seconds"), state.detail,
-                )  # fmt: skip
-                notices.append(
-                    text(
-                        self.config.language,
-                        "component_failing",
-                        component=name,
-                        since=since.strftime("%d-%m-%Y %H:%M"),
-                        minutes=round(failing / 60),
-                        detail=state.detail or "-",
-                    )
-                )
+            threshold = self.thresholds.get(name, DEFAULT_THRESHOLD)
+            if name not in self.alerted and state.failing_for(now) >= threshold:
+                notices.append(self._failing(name, state, now))
             elif name in self.alerted and state.ok:
-                down = (
-                    (state.last_success - state.last_failure).total_seconds()
-                    if state.last_success and state.last_failure
-                    else self.alerted[name]
-                )
-                del self.alerted[name]
-                logger.warning("%s is working again", name)
-                notices.append(
-                    text(
-                        self.config.language,
-                        "component_recovered",
-                        component=name,
-                        minutes=max(1, round(down / 60)),
-                    )
-                )
+                notices.append(self._recovered(name, state, now))
         if notices:
             await self._tell_staff(notices)
         return notices
+
+    def _failing(self, name: str, state: ComponentState, now: datetime) -> str:
+        since = self.alerted[name] = state.failing_since or now
+        local = since.astimezone(self.config.zone)
+        failing = state.failing_for(now)
+        logger.warning(
+            "%s has been failing for %.0f s (since %s): %s",
+            name, failing, local.isoformat(timespec="seconds"), state.detail,
+        )  # fmt: skip
+        return text(
+            self.config.language,
+            "component_failing",
+            component=name,
+            since=local.strftime("%d-%m-%Y %H:%M"),
+            minutes=round(failing / 60),
+            detail=state.detail or "-",
+        )
+
+    def _recovered(self, name: str, state: ComponentState, now: datetime) -> str:
+        down = ((state.last_success or now) - self.alerted.pop(name)).total_seconds()
+        logger.warning("%s is working again after %.0f s", name, down)
+        return text(
+            self.config.language,
+            "component_recovered",
+            component=name,
+            minutes=max(1, round(down / 60)),
+        )
 
     async def _tell_staff(self, notices: list[str]) -> None:
         staff = self.config.staff_chat

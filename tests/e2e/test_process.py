@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,8 @@ from storage.models import InboundUpdate, OutboxMessage
 from tests.botapi.server import FakeBotApi
 from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID
 from tests.e2e.processes import HelpdeskProcess
+from tests.e2e.test_health import free_port
+from tests.helpdesk.test_health import get
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
@@ -87,19 +90,27 @@ def _leaks(text: str) -> list[str]:
 
 
 async def test_run_answers_stops_on_sigterm_and_never_logs_the_token(
-    api: FakeBotApi, launch: Callable[[str], HelpdeskProcess]
+    api: FakeBotApi, launch: Callable[[str], HelpdeskProcess], env: dict[str, str]
 ) -> None:
+    port = free_port()
+    env["HELPDESK_HEALTH__PORT"] = str(port)
     helpdesk = launch("run")
     await helpdesk.start()
 
     await api.send_text(STUDENT_ID, QUESTIONS[0])
     [answer] = await api.wait_for_messages(STUDENT_ID, 1, timeout=20)
     assert "sandi" in answer.text.lower() or "password" in answer.text.lower()
+    status, page = await get(port, "/healthz")
+    assert status == 200, page
+    health = json.loads(page)
+    assert health["components"]["telegram"]["state"] == "ok"
+    assert health["queues"]["inbound"] == {"pending": 0, "failed": 0}
 
     assert await helpdesk.terminate(timeout=5) == 0
     log = helpdesk.text()
     assert "helpdesk stopped" in log
     assert " DEBUG " in log  # the check below ran against the most talkative level
+    assert "unreadable status line" not in log  # the deliverer's reports reached the parent
     leaks = _leaks(log)
     assert not leaks, "the bot token is in the log:\n" + "\n".join(leaks)
 
