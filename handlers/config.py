@@ -17,6 +17,7 @@ class HelpdeskConfig:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Makassar"))
     contact: Mapping[str, str] = field(default_factory=dict)
     max_text_chars: int = 20_000
+    max_file_bytes: int = 10 * 1024 * 1024
 
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import limits
 from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
@@ -64,16 +65,7 @@ class Helpdesk:
         if inbound.event is not None:
             await self._membership(turn, inbound.event)
             return
-        if len(inbound.text) > self.config.max_text_chars:
-            await turn.log_in("too_long")
-            await turn.reply(
-                text(
-                    turn.language,
-                    "too_long",
-                    length=len(inbound.text),
-                    limit=self.config.max_text_chars,
-                )
-            )
+        if await limits.refuse_oversized(turn):
             return
         if inbound.callback is not None:
             await self._callback(turn, inbound.callback)

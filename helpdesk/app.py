@@ -49,6 +49,8 @@ def helpdesk_config(settings: Settings) -> HelpdeskConfig:
         language=settings.language,
         zone=settings.zone,
         contact=settings.contact.model_dump(),
+        max_text_chars=settings.limits.max_text_chars,
+        max_file_bytes=int(settings.limits.max_file_mb * 1024 * 1024),
     )
 
 
