@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 
 from helpdesk import logs
-from helpdesk.settings import ConfigError, Settings, load_settings
+from helpdesk.settings import ConfigError, Settings, load_settings, secret_values
 
 T = TypeVar("T")
 
@@ -73,7 +73,7 @@ def migrate_or_exit(settings: Settings) -> None:
 def run(config: ConfigOption = None) -> None:
     """Migrate the database and run the helpdesk on Telegram."""
     settings = settings_or_exit(config)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, secrets=secret_values(settings))
     if settings.telegram.token is None:
         fail(NO_TOKEN)
     if settings.telegram.mode == "webhook" and not (
@@ -111,7 +111,7 @@ def deliver() -> None:
     from helpdesk.delivery import read_settings
 
     settings = read_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, secrets=secret_values(settings))
     asyncio.run(run_delivery(settings))
 
 

@@ -175,6 +175,27 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def secret_values(settings: BaseModel) -> tuple[str, ...]:
+    """Every secret in the settings (SecretStr fields, database password), for the log filter."""
+    found: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found.extend(secret_values(value))
+    url = getattr(settings, "database_url", None)
+    if isinstance(url, str):
+        password = _URL_PASSWORD.search(url)
+        if password:
+            found.append(url[password.end(1) : password.end() - 1])
+    telegram = getattr(settings, "telegram", None)
+    token = getattr(telegram, "token", None)
+    if isinstance(token, SecretStr):
+        found.append(token.get_secret_value().partition(":")[2])  # the secret half alone
+    return tuple(v for v in found if v)
+
+
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
     """Read the settings, or raise ConfigError with one readable line per problem."""
     path = config_file or _env_config_file()
