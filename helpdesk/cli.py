@@ -241,4 +241,7 @@ def _date(option: str, value: str) -> date:
 
 def main() -> None:
     """Console-script entry point."""
+    from helpdesk import cli_privacy
+
+    app.add_typer(cli_privacy.app, name="privacy")
     app()
