@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.decode import decode_update
 from bot.intake import ALLOWED_UPDATES, Poller, WebhookServer
+from bot.ratelimit import WindowRateLimiter
 from bot.transport import TelegramTransport
 from handlers.health import StatusCallback, no_status
 from handlers.messages import Inbound
@@ -67,8 +68,8 @@ class TelegramChannel:
         )
         if self.options.rate_limit:
             # Keeps us under Telegram's overall and per-group limits; a 429 that still comes
-            # is handed back to our outbox, which waits as told (max_retries=0).
-            limiter: Any = AIORateLimiter(max_retries=0)
+            # is handed back to our outbox, which waits as told.
+            limiter: Any = WindowRateLimiter()
             builder = builder.rate_limiter(limiter)
         return builder.build()
 

@@ -11,6 +11,7 @@ _ID: dict[str, str] = {
     "component_recovered": (
         "✅ Komponen <b>{component}</b> kembali normal setelah gagal {minutes} menit."
     ),
+    "already_yours": "Tiket #{number} sudah Anda ambil.",
     "file_too_big": (
         "Maaf, berkas Anda ({size_mb} MB) terlalu besar; batasnya {limit_mb} MB. "
         "Kirim berkas yang lebih kecil (misalnya tangkapan layar), atau tuliskan pertanyaan "
@@ -25,6 +26,7 @@ _EN: dict[str, str] = {
     "component_recovered": (
         "✅ Component <b>{component}</b> is working again after {minutes} min of failures."
     ),
+    "already_yours": "Ticket #{number} is already yours.",
     "file_too_big": (
         "Sorry, your file ({size_mb} MB) is too large; the limit is {limit_mb} MB. Send a "
         "smaller file (a screenshot, say), or write your question as text."
