@@ -111,6 +111,10 @@ async def test_run_answers_stops_on_sigterm_and_never_logs_the_token(
     assert "helpdesk stopped" in log
     assert " DEBUG " in log  # the check below ran against the most talkative level
     assert "unreadable status line" not in log  # the deliverer's reports reached the parent
+    # The HTTP clients print each request URL (token included) at INFO; they stay quiet, and
+    # python-telegram-bot's dumps of whole updates (users' messages) stay out too.
+    assert "HTTP Request:" not in log and "/getUpdates" not in log.replace("getupdates", "")
+    assert QUESTIONS[0] not in log
     leaks = _leaks(log)
     assert not leaks, "the bot token is in the log:\n" + "\n".join(leaks)
 
