@@ -241,7 +241,9 @@ def test_settings_secrets_are_blanked_in_every_log_line_and_traceback(
     assert text.count(MASK) >= 4 and "dewi@unr.example" in text
 
 
+@pytest.mark.usefixtures("production_logging")
 def test_http_client_loggers_are_quiet_even_at_debug() -> None:
-    logs.configure("DEBUG")
-    for name in ("httpx", "httpcore"):
+    for name in ("httpx", "httpcore"):  # request URLs carry the token
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
+    for name in ("telegram.ext.ExtBot", "telegram.Bot"):  # whole updates at DEBUG
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.INFO
