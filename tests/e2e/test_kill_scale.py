@@ -59,6 +59,9 @@ async def test_sigkill_of_every_sender_names_each_message_that_may_repeat(
     api: FakeBotApi, database_url: str, tmp_path: Path, delivery: str, dialect: str
 ) -> None:
     _one_round_on_postgresql(dialect, delivery != "process")
+    if delivery == "inline" and not os.environ.get("HELPDESK_TEST_KILL_ALL"):
+        # CI time; the old small kill test covers inline delivery, the bench this one.
+        pytest.skip("inline delivery at scale: HELPDESK_TEST_KILL_ALL=1 or bench/kill_scale.py")
     # The whole process group killed (or the one process that also sends): sends in flight
     # die with it, and Telegram may have them. They are sent again, never lost, and the
     # restarted helpdesk names each one; nothing else may repeat.
