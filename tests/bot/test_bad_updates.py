@@ -27,7 +27,7 @@ from handlers.matching import Matcher
 from handlers.messages import Inbound
 from handlers.service import Helpdesk
 from storage.database import create_engine, session_factory
-from storage.models import InboundUpdate, Interaction, OutboxMessage, Ticket
+from storage.models import InboundUpdate, OutboxMessage
 
 EXAMPLES = int(os.environ.get("HELPDESK_TEST_HYPOTHESIS_EXAMPLES", "150"))
 STAFF_CHAT = "-100500"
@@ -120,7 +120,7 @@ updates = st.one_of(
     st.builds(lambda q: {"callback_query": q}, values),
 )
 Json = dict[str, Any]
-tried = itertools.count(1)
+tried = {"decoder": 0, "intake": 0, "batches": 0}  # generated inputs, for the report
 ids = itertools.count(1)
 
 
@@ -131,7 +131,7 @@ def decode(payload: dict[str, Any]) -> Inbound | None:
 @given(updates)
 @settings(max_examples=EXAMPLES * 4, deadline=None)
 def test_decoder_returns_or_refuses_readably(update: dict[str, Any]) -> None:
-    next(tried)
+    tried["decoder"] += 1
     with contextlib.suppress(UnreadableInput):  # set aside at once, with this reason
         decode({"update_id": 1, **update})
 
@@ -195,8 +195,6 @@ async def _through_the_intake(url: str, helpdesk: Helpdesk, batch: list[dict[str
 def test_arbitrary_updates_are_handled_or_set_aside_and_shown_to_staff(
     database_url: str, helpdesk: Helpdesk
 ) -> None:
-    before = next(tried)
-
     @given(st.lists(updates, min_size=1, max_size=4))
     @example([_message(text="a\ud800\x00b", first_name="\ud800\x00")])
     @example(
@@ -216,98 +214,12 @@ def test_arbitrary_updates_are_handled_or_set_aside_and_shown_to_staff(
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     def check(batch: list[dict[str, Any]]) -> None:
-        for _ in batch:
-            next(tried)
+        tried["intake"] += len(batch)
+        tried["batches"] += 1
         asyncio.run(_through_the_intake(database_url, helpdesk, batch))
 
     check()
-    print(f"generated inputs tried so far: {next(tried) - 1} ({next(tried) - before - 2} here)")
-
-
-ODD_BUT_REAL = {
-    "nul and lone surrogate": _message(text="a\ud800\x00b", first_name="\ud800\x00"),
-    "command length not a number": _message(
-        text="/start x", entities=[{"type": "bot_command", "offset": 0, "length": "x"}]
-    ),
-    "photo sizes not numbers": _message(
-        photo=[{"file_id": "a", "width": "w", "height": None, "file_size": "big"}]
-    ),
-    "20 MB document": _message(
-        document={"file_id": "d", "file_size": 20 * 1024 * 1024, "file_name": "a.pdf"}
-    ),
-    "100,000 characters": _message(text="x" * 100_000),
-}
-
-
-@pytest.mark.db
-@pytest.mark.parametrize("update", ODD_BUT_REAL.values(), ids=ODD_BUT_REAL.keys())
-async def test_odd_but_real_messages_are_answered_not_set_aside(
-    database_url: str, helpdesk: Helpdesk, update: Json
-) -> None:
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
-        await store_updates(sessions, [{**update, "update_id": 1}])
-        processor = InboundProcessor(sessions, helpdesk, {"telegram": decode})
-        await processor.process_pending()
-        async with sessions() as session:
-            row = await session.scalar(select(InboundUpdate))
-            replies = (
-                await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == "5"))
-            ).all()
-            texts = (
-                await session.scalars(
-                    select(Interaction.text).where(Interaction.direction == "in")
-                )
-            ).all()
-    finally:
-        await engine.dispose()
-    assert row is not None and row.status == "done", row and row.error
-    assert len(replies) == 1
-    assert all(len(text) <= 600 for text in texts)  # a refused text is recorded, bounded
-
-
-@pytest.mark.db
-async def test_oversized_input_is_refused_with_a_clear_message(
-    database_url: str, helpdesk: Helpdesk
-) -> None:
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
-        await store_updates(sessions, [
-            {**ODD_BUT_REAL["20 MB document"], "update_id": 1},
-            {**ODD_BUT_REAL["100,000 characters"], "update_id": 2},
-        ])  # fmt: skip
-        await InboundProcessor(sessions, helpdesk, {"telegram": decode}).process_pending()
-        async with sessions() as session:
-            replies = (
-                await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-            ).all()
-            rows = (
-                await session.scalars(
-                    select(Interaction)
-                    .where(Interaction.direction == "in")
-                    .order_by(Interaction.id)
-                )
-            ).all()
-            tickets = await session.scalar(select(func.count()).select_from(Ticket))
-    finally:
-        await engine.dispose()
-    assert [r.payload["html"][:41] for r in replies] == [
-        "Maaf, berkas Anda (20.0 MB) terlalu besar",
-        "Pesan Anda terlalu panjang (100000 karakt",
-    ]
-    assert [r.outcome for r in rows] == ["too_big", "too_long"]
-    assert rows[0].attachments == {
-        "files": [
-            {
-                "kind": "document",
-                "ref": "d",
-                "name": "a.pdf",
-                "mime_type": None,
-                "size": 20 * 1024 * 1024,
-            }
-        ]
-    }
-    assert rows[1].text.startswith("x" * 500) and rows[1].text.endswith("[100000 karakter]")
-    assert tickets == 0  # nothing was taken in: no ticket, no download
+    print(
+        f"generated inputs: {tried['intake']} updates in {tried['batches']} batches through "
+        f"the intake; {tried['decoder']} through the decoder alone (this session)"
+    )
