@@ -223,3 +223,92 @@ def test_arbitrary_updates_are_handled_or_set_aside_and_shown_to_staff(
         f"generated inputs: {tried['intake']} updates in {tried['batches']} batches through "
         f"the intake; {tried['decoder']} through the decoder alone (this session)"
     )
+
+
+ODD_BUT_REAL = {
+    "nul and lone surrogate": _message(text="a\ud800\x00b", first_name="\ud800\x00"),
+    "command length not a number": _message(
+        text="/start x", entities=[{"type": "bot_command", "offset": 0, "length": "x"}]
+    ),
+    "photo sizes not numbers": _message(
+        photo=[{"file_id": "a", "width": "w", "height": None, "file_size": "big"}]
+    ),
+    "20 MB document": _message(
+        document={"file_id": "d", "file_size": 20 * 1024 * 1024, "file_name": "a.pdf"}
+    ),
+    "100,000 characters": _message(text="x" * 100_000),
+}
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("update", ODD_BUT_REAL.values(), ids=ODD_BUT_REAL.keys())
+async def test_odd_but_real_messages_are_answered_not_set_aside(
+    database_url: str, helpdesk: Helpdesk, update: Json
+) -> None:
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        await store_updates(sessions, [{**update, "update_id": 1}])
+        processor = InboundProcessor(sessions, helpdesk, {"telegram": decode})
+        await processor.process_pending()
+        async with sessions() as session:
+            row = await session.scalar(select(InboundUpdate))
+            replies = (
+                await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == "5"))
+            ).all()
+            texts = (
+                await session.scalars(
+                    select(Interaction.text).where(Interaction.direction == "in")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert row is not None and row.status == "done", row and row.error
+    assert len(replies) == 1
+    assert all(len(text) <= 600 for text in texts)  # a refused text is recorded, bounded
+
+
+@pytest.mark.db
+async def test_oversized_input_is_refused_with_a_clear_message(
+    database_url: str, helpdesk: Helpdesk
+) -> None:
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        await store_updates(sessions, [
+            {**ODD_BUT_REAL["20 MB document"], "update_id": 1},
+            {**ODD_BUT_REAL["100,000 characters"], "update_id": 2},
+        ])  # fmt: skip
+        await InboundProcessor(sessions, helpdesk, {"telegram": decode}).process_pending()
+        async with sessions() as session:
+            replies = (
+                await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            ).all()
+            rows = (
+                await session.scalars(
+                    select(Interaction)
+                    .where(Interaction.direction == "in")
+                    .order_by(Interaction.id)
+                )
+            ).all()
+            tickets = await session.scalar(select(func.count()).select_from(Ticket))
+    finally:
+        await engine.dispose()
+    assert [r.payload["html"][:41] for r in replies] == [
+        "Maaf, berkas Anda (20.0 MB) terlalu besar",
+        "Pesan Anda terlalu panjang (100000 karakt",
+    ]
+    assert [r.outcome for r in rows] == ["too_big", "too_long"]
+    assert rows[0].attachments == {
+        "files": [
+            {
+                "kind": "document",
+                "ref": "d",
+                "name": "a.pdf",
+                "mime_type": None,
+                "size": 20 * 1024 * 1024,
+            }
+        ]
+    }
+    assert rows[1].text.startswith("x" * 500) and rows[1].text.endswith("[100000 karakter]")
+    assert tickets == 0  # nothing was taken in: no ticket, no download
