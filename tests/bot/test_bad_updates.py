@@ -27,7 +27,7 @@ from handlers.matching import Matcher
 from handlers.messages import Inbound
 from handlers.service import Helpdesk
 from storage.database import create_engine, session_factory
-from storage.models import InboundUpdate, OutboxMessage
+from storage.models import InboundUpdate, Interaction, OutboxMessage, Ticket
 
 EXAMPLES = int(os.environ.get("HELPDESK_TEST_HYPOTHESIS_EXAMPLES", "150"))
 STAFF_CHAT = "-100500"
