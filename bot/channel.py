@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.decode import decode_update
 from bot.intake import ALLOWED_UPDATES, Poller, WebhookServer
+from bot.ratelimit import WindowRateLimiter
 from bot.transport import TelegramTransport
+from handlers.health import StatusCallback, no_status
 from handlers.messages import Inbound
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class TelegramChannel:
         self.transport = TelegramTransport(self.application.bot)
         self.username = ""
         self.on_stored: Callable[[], None] = lambda: None
+        self.on_status: StatusCallback = no_status
         self.poller: Poller | None = None
         self.webhook: WebhookServer | None = None
 
@@ -65,8 +68,8 @@ class TelegramChannel:
         )
         if self.options.rate_limit:
             # Keeps us under Telegram's overall and per-group limits; a 429 that still comes
-            # is handed back to our outbox, which waits as told (max_retries=0).
-            limiter: Any = AIORateLimiter(max_retries=0)
+            # is handed back to our outbox, which waits as told.
+            limiter: Any = WindowRateLimiter()
             builder = builder.rate_limiter(limiter)
         return builder.build()
 
@@ -90,9 +93,19 @@ class TelegramChannel:
             await asyncio.Event().wait()
             return
         self.poller = Poller(
-            self.application.bot, self.sessions, self.on_stored, timeout=self.options.poll_timeout
+            self.application.bot,
+            self.sessions,
+            self.on_stored,
+            timeout=self.options.poll_timeout,
+            on_status=self.on_status,
         )
         await self.poller.run()
+
+    @property
+    def received(self) -> int:
+        """Updates stored since start, by polling or webhook."""
+        intake = self.poller or self.webhook
+        return intake.received if intake is not None else 0
 
     async def stop(self) -> None:
         """Stop receiving and close the HTTP client."""
@@ -103,10 +116,13 @@ class TelegramChannel:
 
     async def _start_webhook(self) -> None:
         secret = self.options.secret_token or ""
-        self.webhook = WebhookServer(self.sessions, lambda: self.on_stored(), secret_token=secret)
+        self.webhook = WebhookServer(
+            self.sessions, lambda: self.on_stored(), secret_token=secret, on_status=self.on_status
+        )
         await self.webhook.start(self.options.listen, self.options.port)
         await self.application.bot.set_webhook(
             url=self.options.webhook_url or "",
             secret_token=secret,
             allowed_updates=ALLOWED_UPDATES,
         )
+        self.on_status("telegram", True, "webhook set")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from handlers.intake import UnreadableInput
@@ -12,6 +13,8 @@ logger = logging.getLogger(__name__)
 
 FILE_KINDS = ("document", "voice", "video", "audio", "video_note", "animation", "sticker")
 PRIVATE = "private"
+ID = re.compile(r"-?\d{1,16}")
+NAME_CHARS = 128
 
 
 def decode_update(update: dict[str, Any], *, bot_username: str) -> Inbound | None:
@@ -21,6 +24,7 @@ def decode_update(update: dict[str, Any], *, bot_username: str) -> Inbound | Non
     """
     if not isinstance(update, dict):
         raise UnreadableInput("update is not a JSON object")
+    update = _clean(update)
     if isinstance(update.get("callback_query"), dict):
         return _callback(update["callback_query"])
     if isinstance(update.get("my_chat_member"), dict):
@@ -36,22 +40,58 @@ def decode_update(update: dict[str, Any], *, bot_username: str) -> Inbound | Non
     return None
 
 
+def _clean(value: Any) -> Any:
+    """The update with every string storable: NUL dropped, lone surrogates replaced.
+
+    JSON may carry both (`\\u0000`, `\\ud800`); PostgreSQL refuses NUL in text and no
+    database takes a lone surrogate, so such a message would fail at every attempt.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value.replace("\x00", "")
+        return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(_clean(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _int(value: Any) -> int:
+    """A number field read leniently: anything that is not one counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return 0
+
+
 def _sender(data: Any) -> Sender:
     if not isinstance(data, dict) or "id" not in data:
         raise UnreadableInput("update has no sender")
     name = " ".join(str(data.get(k) or "") for k in ("first_name", "last_name")).strip()
+    external_id = _telegram_id(data["id"], "sender")
     return Sender(
-        external_id=str(data["id"]),
-        display_name=name or str(data.get("username") or data["id"]),
+        external_id=external_id,
+        display_name=(name or str(data.get("username") or external_id))[:NAME_CHARS],
         language=data.get("language_code") if isinstance(data.get("language_code"), str) else None,
     )
+
+
+def _telegram_id(value: Any, what: str) -> str:
+    # Telegram ids are integers of at most 52 bits; anything else is not from Telegram.
+    text = str(value)
+    if isinstance(value, bool) or not ID.fullmatch(text):
+        raise UnreadableInput(f"{what} id {text[:40]!r} is not a Telegram id")
+    return text
 
 
 def _chat(message: dict[str, Any]) -> tuple[str, bool]:
     chat = message.get("chat")
     if not isinstance(chat, dict) or "id" not in chat:
         raise UnreadableInput("message has no chat")
-    return str(chat["id"]), chat.get("type") != PRIVATE
+    return _telegram_id(chat["id"], "chat"), chat.get("type") != PRIVATE
 
 
 def _message(message: dict[str, Any], *, is_edit: bool, bot_username: str) -> Inbound | None:
@@ -114,7 +154,7 @@ def _command(text: str, entities: Any, bot_username: str) -> tuple[str | None, s
     if first is None:
         return None, text, False, True
     # Offsets are in UTF-16 code units; a command is ASCII, so they match Python indices.
-    word = text[: int(first.get("length", 0))]
+    word = text[: _int(first.get("length"))]
     name, _, target = word[1:].partition("@")
     if target and target.lower() != bot_username.lower():
         return None, "", False, False
@@ -126,7 +166,7 @@ def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
     if isinstance(photos, list) and photos:
         sizes = [p for p in photos if isinstance(p, dict) and "file_id" in p]
         if sizes:
-            largest = max(sizes, key=lambda p: int(p.get("width", 0)) * int(p.get("height", 0)))
+            largest = max(sizes, key=lambda p: _int(p.get("width")) * _int(p.get("height")))
             return (
                 Attachment(
                     kind="photo", ref=str(largest["file_id"]), size=largest.get("file_size")
@@ -185,6 +225,6 @@ def _membership(change: dict[str, Any]) -> Inbound | None:
     return Inbound(
         channel=Channel.TELEGRAM,
         sender=_sender(change.get("from")),
-        chat_id=str(chat.get("id")),
+        chat_id=_telegram_id(chat.get("id"), "chat"),
         event=event,
     )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 
+from handlers.health import StatusCallback, no_status
 from handlers.messages import Channel
 from storage import queues
 
@@ -48,11 +49,13 @@ class Poller:
         on_stored: Callable[[], None],
         *,
         timeout: int = 30,
+        on_status: StatusCallback = no_status,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         self.on_stored = on_stored
         self.timeout = timeout
+        self.on_status = on_status
         self.healthy = False
         self.received = 0
 
@@ -67,11 +70,13 @@ class Poller:
                 raise
             except (NetworkError, Conflict, TelegramError) as exc:
                 failures += 1
+                self.on_status("telegram", False, f"polling: {type(exc).__name__}")
                 await self._back_off(exc, failures)
                 continue
             if failures:
                 logger.info("Telegram polling recovered after %s failures", failures)
             failures, self.healthy = 0, True
+            self.on_status("telegram", True, "polling")
             if updates:
                 await store_updates(self.sessions, updates)
                 self.received += len(updates)
@@ -113,9 +118,11 @@ class WebhookServer:
         *,
         secret_token: str,
         path: str = "/telegram",
+        on_status: StatusCallback = no_status,
     ) -> None:
         self.sessions = sessions
         self.on_stored = on_stored
+        self.on_status = on_status
         self.secret = secret_token.encode()
         self.path = path
         self.received = 0
@@ -151,5 +158,6 @@ class WebhookServer:
             return web.Response(status=400, text="not an update")
         await store_updates(self.sessions, [update])
         self.received += 1
+        self.on_status("telegram", True, "webhook")
         self.on_stored()
         return web.Response(text="ok")

@@ -22,6 +22,7 @@ class HelpdeskConfig:
     max_text_chars: int = 20_000
     lms: LmsConfig | None = None  # None: no LMS; cari_mk answers from the knowledge base
     flows: FlowConfig = field(default_factory=FlowConfig)
+    max_file_bytes: int = 10 * 1024 * 1024
 
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""

@@ -126,7 +126,16 @@ class InboundProcessor(Worker):
         self.handled_count += 1
 
     def _decode(self, row: InboundUpdate) -> Inbound | None:
-        inbound = self.decoders[row.channel](row.payload)
+        decoder = self.decoders.get(row.channel)
+        if decoder is None:
+            raise UnreadableInput(f"no decoder for channel {row.channel!r}")
+        try:
+            inbound = decoder(row.payload)
+        except UnreadableInput:
+            raise
+        except Exception as exc:
+            # Decoding is deterministic: a shape the decoder trips on will trip it again.
+            raise UnreadableInput(f"malformed input ({type(exc).__name__}: {exc})") from exc
         if inbound is None:
             logger.debug("%s input %s needs no answer", row.channel, row.external_id)
         return inbound
@@ -154,7 +163,14 @@ class InboundProcessor(Worker):
         )
         row.status, row.processed_at = "failed", utcnow()
         self.failed_count += 1
-        async with session.begin_nested():
-            await self.handler.report_failure(
-                session, inbound, row.payload, row.error, row.attempts
-            )
+        # The notice may trip on what broke the input (a sender the database refuses):
+        # then staff get it without the sender's part, and the input stays set aside.
+        for about in (inbound, None) if inbound is not None else (None,):
+            try:
+                async with session.begin_nested():
+                    await self.handler.report_failure(
+                        session, about, row.payload, row.error, row.attempts
+                    )
+                return
+            except Exception:
+                logger.exception("telling about failed input %s failed", row.external_id)

@@ -21,6 +21,7 @@ from handlers.delivery import (
     Unreachable,
     from_payload,
 )
+from handlers.health import CHANNEL_COMPONENT, StatusCallback, no_status
 from handlers.journal import SentJournal
 from handlers.messages import Channel
 from handlers.worker import Worker
@@ -52,13 +53,17 @@ class OutboxSender(Worker):
     concurrency: int = 8
     shares_loop: bool = True  # False when the sender has a process of its own
     on_chat_moved: Callable[[AsyncSession, str, str, str], Awaitable[None]] | None = None
+    on_status: StatusCallback = no_status
     sent_count: int = 0
+    in_doubt: list[int] = field(default_factory=list)  # in flight at the last crash
     _accepted: dict[int, str | None] = field(default_factory=dict)  # sent, not yet marked
 
     async def run(self) -> None:
         """Send until stopped; a database failure is logged and retried, never fatal."""
         self.load_journal()
         failures = 0
+        if self.in_doubt:
+            await self._note_in_doubt()
         while not self._stopping:
             try:
                 sent = await self.send_due()
@@ -82,7 +87,22 @@ class OutboxSender(Worker):
         self._accepted.update(entries)
         if entries:
             logger.info("%s sends from before the restart will be marked sent", len(entries))
+        self.in_doubt = self.journal.in_doubt()
         return len(entries)
+
+    async def _note_in_doubt(self) -> None:
+        """Say which messages were in flight at the crash: each may reach its chat twice."""
+        async with self.sessions.begin() as session:
+            query = select(OutboxMessage).where(
+                OutboxMessage.id.in_(self.in_doubt), OutboxMessage.status == "pending"
+            )
+            for row in (await session.scalars(query)).all():
+                row.last_error = "in flight at a crash: may be delivered twice"
+                logger.warning(
+                    "outbox message %s to %s %s was in flight when the sender died; "
+                    "sending it again (the chat may see it twice)",
+                    row.id, row.channel, row.chat_id,
+                )  # fmt: skip
 
     async def send_due(self) -> int:
         """Send what is due now, then mark it sent; return how many were attempted."""
@@ -130,29 +150,51 @@ class OutboxSender(Worker):
                     return  # later messages to this chat wait behind the one that failed
 
     async def _send_one(self, message: OutboxMessage) -> bool:
+        """Deliver one message; False when later messages to its chat must wait."""
+        if self.journal is not None:
+            self.journal.begin(message.id)
+        accepted = False
+        try:
+            accepted, go_on = await self._deliver(message)
+        finally:
+            if self.journal is not None and not accepted:
+                self.journal.settle(message.id)
+        return go_on
+
+    async def _deliver(self, message: OutboxMessage) -> tuple[bool, bool]:
+        """(accepted by the channel, later messages to the chat may go)."""
         transport = self.transports[Channel(message.channel)]
+        component = CHANNEL_COMPONENT.get(message.channel, message.channel)
         try:
             ref = await transport.deliver(from_payload(message))
         except RetryLater as exc:
+            # Flood control is Telegram answering; a network failure is the channel down.
+            self.on_status(component, exc.after is not None, str(exc))
             await self._retry(message, str(exc), exc.after, done=exc.done)
-            return False
+            return False, False
         except ChatMoved as exc:
+            self.on_status(component, True, str(exc))
             await self._moved(message, exc.new_chat_id)
-            return False
+            return False, False
         except Unreachable as exc:
+            self.on_status(component, True, "recipient unreachable")
             await self._give_up(message, str(exc), "unreachable")
-            return True
+            return False, True
         except Rejected as exc:
+            self.on_status(component, True, "message refused")
             await self._give_up(message, str(exc), "failed")
-            return True
+            return False, True
         except Exception as exc:  # an unknown failure is treated as temporary, and logged
             logger.exception("sending outbox message %s failed", message.id)
+            self.on_status(component, False, type(exc).__name__)
             await self._retry(message, f"{type(exc).__name__}: {exc}", None)
-            return False
+            return False, False
+        # Journal first: nothing may be awaited between the channel's answer and this line.
         if self.journal is not None:
             self.journal.record(message.id, ref)
         self._accepted[message.id] = ref
-        return True
+        self.on_status(component, True, "sent")
+        return True, True
 
     async def _retry(
         self, message: OutboxMessage, reason: str, after: float | None, *, done: int = 0

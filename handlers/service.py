@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import lms_staff, training_chat, workflow_chat
+from handlers import limits, lms_staff, training_chat, workflow_chat
 from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
@@ -68,16 +68,7 @@ class Helpdesk:
         if inbound.event is not None:
             await self._membership(turn, inbound.event)
             return
-        if len(inbound.text) > self.config.max_text_chars:
-            await turn.log_in("too_long")
-            await turn.reply(
-                text(
-                    turn.language,
-                    "too_long",
-                    length=len(inbound.text),
-                    limit=self.config.max_text_chars,
-                )
-            )
+        if await limits.refuse_oversized(turn):
             return
         if inbound.callback is not None:
             await self._callback(turn, inbound.callback)

@@ -10,7 +10,7 @@ _ID: dict[str, str] = {
         "Tanyakan apa saja tentang pembelajaran daring: akun dan aktivasi, lupa password, "
         "enrollment dan pembuatan mata kuliah daring, pelatihan, PDITT/SPADA, sertifikat.\n"
         "Perintah: /bantuan daftar topik, /tiket status permintaan Anda, "
-        "/staf bicara dengan staf, /batal membatalkan."
+        "/staf bicara dengan staf, /batal membatalkan, /pelatihan jadwal pelatihan."
     ),
     "help_intro": "Pilih topik, atau tulis pertanyaan Anda langsung:",
     "answer_footer": "Apakah jawaban ini membantu?",
@@ -106,7 +106,8 @@ _EN: dict[str, str] = {
         "Hello {name}! I am the assistant of the <b>UNR E-learning Helpdesk</b> (SUNARI).\n"
         "Ask about online learning: accounts and activation, passwords, enrollment and "
         "creating online courses, training, PDITT/SPADA, certificates.\n"
-        "Commands: /bantuan topics, /tiket your requests, /staf talk to staff, /batal cancel."
+        "Commands: /bantuan topics, /tiket your requests, /staf talk to staff, /batal cancel, "
+        "/pelatihan trainings."
     ),
     "help_intro": "Choose a topic, or just type your question:",
     "answer_footer": "Did this answer help?",

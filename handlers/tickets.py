@@ -10,6 +10,7 @@ from handlers.lms_buttons import lms_buttons
 from handlers.markup import shorten
 from handlers.messages import Button, Channel, Outbound
 from handlers.texts import plain, text
+from handlers.texts_reliability import text as reliability_text
 from handlers.turn import Turn
 from storage import tickets
 from storage.models import Person, Ticket
@@ -150,6 +151,10 @@ async def _transition(
         return
     if ticket.status == "closed":
         await turn.answer_callback(text("id", "already_closed", number=number))
+        return
+    if outcome == "claimed" and ticket.assignee_id == turn.person.id:
+        # A repeated click (C11: twenty in ten seconds) changes nothing: no edit, no notice.
+        await turn.answer_callback(reliability_text("id", "already_yours", number=number))
         return
 
     change = tickets.claim if outcome == "claimed" else tickets.close

@@ -18,6 +18,7 @@ from bot.channel import TelegramChannel, TelegramOptions
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
 from handlers.flows.reminders import FlowReminders
+from handlers.health import HealthRegistry
 from handlers.intake import InboundProcessor
 from handlers.journal import SentJournal
 from handlers.knowledge import KnowledgeBase
@@ -28,6 +29,7 @@ from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
+from helpdesk.health_wiring import HealthTasks
 from helpdesk.lms import build_lms_worker, lms_config
 from helpdesk.scheduling import schedule_config
 from helpdesk.settings import Settings
@@ -53,6 +55,8 @@ def helpdesk_config(settings: Settings, *, with_lms: bool = False) -> HelpdeskCo
         contact=settings.contact.model_dump(),
         lms=lms_config(settings) if with_lms else None,
         flows=settings.flows.as_config(),
+        max_text_chars=settings.limits.max_text_chars,
+        max_file_bytes=int(settings.limits.max_file_mb * 1024 * 1024),
     )
 
 
@@ -111,11 +115,13 @@ class Service:
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.helpdesk = build_helpdesk(settings, with_lms=True)
         self.telegram = TelegramChannel(telegram_options(settings), self.sessions)
+        self.health = HealthRegistry()
+        self.telegram.on_status = self.health.on_status
         self.journal: SentJournal | None = None
         self.sender: OutboxSender | None = None
         self.delivery: DeliveryProcess | None = None
         if settings.delivery == "process":
-            self.delivery = DeliveryProcess(settings)
+            self.delivery = DeliveryProcess(settings, on_status=self.health.on_status)
             wake = self.delivery.wake
         else:
             self.journal = SentJournal(journal_path(settings))
@@ -125,6 +131,7 @@ class Service:
                 journal=self.journal,
                 max_attempts=settings.telegram.max_send_attempts,
                 on_chat_moved=staff_chat_moved,
+                on_status=self.health.on_status,
             )
             wake = self.sender.wake
         self.processor = InboundProcessor(
@@ -134,11 +141,14 @@ class Service:
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
-        self.lms = build_lms_worker(settings, self.sessions, self.helpdesk.config, wake)
+        self.lms = build_lms_worker(
+            settings, self.sessions, self.helpdesk.config, wake, on_status=self.health.on_status
+        )
         self.reminders = FlowReminders(
             sessions=self.sessions, config=settings.flows.as_config(), after_commit=wake
         )
         self.scheduler = Scheduler(self.sessions, self.helpdesk.schedule)
+        self.health_tasks = HealthTasks(self)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -158,6 +168,7 @@ class Service:
             *([_supervised("lms", self.lms.run)] if self.lms else []),
             _supervised("flow reminders", self.reminders.run),
             _supervised("scheduler", self.scheduler.run),
+            _supervised("health", self.health_tasks.run),
         ]
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
@@ -183,6 +194,7 @@ class Service:
             self.lms.stop()
         self.reminders.stop()
         self.scheduler.stop()
+        self.health_tasks.stop()
         if self.sender is not None:
             self.sender.stop()
         if self.delivery is not None:

@@ -15,7 +15,7 @@ import typer
 from helpdesk import logs
 from helpdesk.cli_lms import lms_app
 from helpdesk.cli_roster import roster_app
-from helpdesk.settings import ConfigError, Settings, load_settings
+from helpdesk.settings import ConfigError, Settings, load_settings, secret_values
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ def migrate_or_exit(settings: Settings) -> None:
 def run(config: ConfigOption = None) -> None:
     """Migrate the database and run the helpdesk on Telegram."""
     settings = settings_or_exit(config)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, secrets=secret_values(settings))
     if settings.telegram.token is None:
         fail(NO_TOKEN)
     if settings.telegram.mode == "webhook" and not (
@@ -115,7 +115,7 @@ def deliver() -> None:
     from helpdesk.delivery import read_settings
 
     settings = read_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, secrets=secret_values(settings))
     asyncio.run(run_delivery(settings))
 
 
@@ -245,6 +245,9 @@ def _date(option: str, value: str) -> date:
 
 def main() -> None:
     """Console-script entry point."""
+    from helpdesk import cli_privacy
+
+    app.add_typer(cli_privacy.app, name="privacy")
     app()
 
 

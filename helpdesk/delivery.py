@@ -19,6 +19,7 @@ import signal
 import sys
 from typing import Any
 
+from handlers.health import StatusCallback, no_status, throttled
 from helpdesk.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,10 +37,15 @@ def settings_line(settings: Settings) -> bytes:
 
 
 class DeliveryProcess:
-    """The parent's handle on `helpdesk deliver`: start, wake, restart, stop."""
+    """The parent's handle on `helpdesk deliver`: start, wake, restart, stop.
 
-    def __init__(self, settings: Settings) -> None:
+    The child's standard output carries its status reports (one JSON line each) to
+    `on_status`; its log goes to standard error as usual.
+    """
+
+    def __init__(self, settings: Settings, *, on_status: StatusCallback = no_status) -> None:
         self.settings = settings
+        self.on_status = on_status
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = False
 
@@ -47,14 +53,28 @@ class DeliveryProcess:
         """Keep a deliverer running until `stop`; one that dies is started again."""
         while not self._stopping:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "helpdesk", "deliver", stdin=asyncio.subprocess.PIPE
+                sys.executable,
+                "-m",
+                "helpdesk",
+                "deliver",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
-            assert self._process.stdin is not None
+            assert self._process.stdin is not None and self._process.stdout is not None
             self._process.stdin.write(settings_line(self.settings))
+            await self._read_status(self._process.stdout)
             code = await self._process.wait()
             if not self._stopping:
                 logger.error("the delivery process stopped (exit %s); starting it again", code)
                 await asyncio.sleep(RESTART_DELAY)
+
+    async def _read_status(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            try:
+                component, ok, detail = json.loads(line)
+                self.on_status(str(component), bool(ok), str(detail))
+            except (ValueError, TypeError):
+                logger.warning("unreadable status line from the delivery process: %r", line[:80])
 
     def wake(self) -> None:
         """Messages were queued: tell the deliverer (one byte; a full pipe means it knows)."""
@@ -105,6 +125,7 @@ async def deliver(settings: Settings) -> None:
         max_attempts=settings.telegram.max_send_attempts,
         on_chat_moved=staff_chat_moved,
         shares_loop=False,
+        on_status=throttled(_status_to_parent),
     )
     try:
         await channel.application.initialize()
@@ -129,6 +150,12 @@ async def _follow_input(sender: Any) -> None:
         if chunk:
             sender.wake()
     sender.stop()  # the parent is gone or stopping
+
+
+def _status_to_parent(component: str, ok: bool, detail: str) -> None:
+    # One short line on a pipe the parent reads at once; a parent gone means we stop soon.
+    with contextlib.suppress(OSError):
+        os.write(sys.stdout.fileno(), json.dumps([component, ok, detail]).encode() + b"\n")
 
 
 def read_settings() -> Settings:

@@ -216,6 +216,39 @@ class WorkflowSettings(BaseModel):
         return value
 
 
+class HealthSettings(BaseModel):
+    """The health page (/healthz, /metrics) and the alerts to staff."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # 0: no health server. Keep it on loopback; a proxy or the scraper's host reaches it.
+    port: int = Field(default=0, ge=0, le=65535)
+    listen: str = "127.0.0.1"
+    # Seconds a component may fail without a success before staff are told.
+    alert_after: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 120.0, "imap": 300.0, "smtp": 300.0, "lms": 600.0}
+    )
+    check_interval: float = Field(default=10.0, gt=0)
+
+
+class PrivacySettings(BaseModel):
+    """Personal data (UU PDP 27/2022): how long message texts and attachments are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: int = Field(default=365, ge=1)
+
+
+class LimitsSettings(BaseModel):
+    """The largest input accepted; larger is refused with a message to the sender."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_text_chars: int = Field(default=20_000, ge=100)
+    # Telegram lets bots fetch files up to 20 MB; the default keeps well under it.
+    max_file_mb: float = Field(default=10.0, gt=0, le=20)
+
+
 class Settings(BaseSettings):
     """Everything the service reads at start-up."""
 
@@ -241,6 +274,9 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("timezone")
@@ -289,6 +325,27 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+def secret_values(settings: BaseModel) -> tuple[str, ...]:
+    """Every secret in the settings (SecretStr fields, database password), for the log filter."""
+    found: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found.extend(secret_values(value))
+    url = getattr(settings, "database_url", None)
+    if isinstance(url, str):
+        password = _URL_PASSWORD.search(url)
+        if password:
+            found.append(url[password.end(1) : password.end() - 1])
+    telegram = getattr(settings, "telegram", None)
+    token = getattr(telegram, "token", None)
+    if isinstance(token, SecretStr):
+        found.append(token.get_secret_value().partition(":")[2])  # the secret half alone
+    return tuple(v for v in found if v)
 
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:

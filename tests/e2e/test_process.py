@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
-import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,10 +16,12 @@ from storage.database import create_engine, session_factory
 from storage.models import InboundUpdate, OutboxMessage
 from tests.botapi.server import FakeBotApi
 from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID
+from tests.e2e.processes import HelpdeskProcess
+from tests.e2e.test_health import free_port
+from tests.helpdesk.test_health import get
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 
-HELPDESK = Path(sys.executable).with_name("helpdesk")
 # Shaped like a real token, so that a leak of either part is easy to find in the log.
 TOKEN = "7012345678:AAFq3xZ-SecretPartOfTheBotToken_k9w"
 SECRET_PART = TOKEN.split(":", 1)[1]
@@ -37,60 +38,6 @@ USERS = (201, 202, 203, 204, 205)
 # again. With it, seeds 1-10 lost 0 and duplicated 0 on 2026-12-03; a later run of seed 1
 # under load duplicated 2 replies that were in flight at the kill.
 KILL_SEEDS = [int(s) for s in os.environ.get("HELPDESK_TEST_KILL_SEEDS", "1,2,3").split(",") if s]
-START_TIMEOUT = 30.0
-
-
-class HelpdeskProcess:
-    """One `helpdesk run` with its output in a file; killed for sure by `close`."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                str(HELPDESK),
-                "run",
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        await self._wait_for_log("helpdesk running")
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    async def _wait_for_log(self, marker: str) -> None:
-        assert self.process is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_TIMEOUT
-        while marker not in self.text():
-            if self.process.returncode is not None:
-                raise AssertionError(f"helpdesk exited {self.process.returncode}:\n{self.text()}")
-            if loop.time() > deadline:
-                raise AssertionError(f"no {marker!r} in {START_TIMEOUT} s:\n{self.text()}")
-            await asyncio.sleep(0.05)
-
-    async def terminate(self, timeout: float = 10.0) -> int:
-        """SIGTERM; the exit code, or an assertion error if it does not stop in time."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            raise AssertionError(f"still running {timeout} s after SIGTERM") from None
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-
-    async def close(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            await self.kill()
 
 
 @pytest.fixture
@@ -143,19 +90,31 @@ def _leaks(text: str) -> list[str]:
 
 
 async def test_run_answers_stops_on_sigterm_and_never_logs_the_token(
-    api: FakeBotApi, launch: Callable[[str], HelpdeskProcess]
+    api: FakeBotApi, launch: Callable[[str], HelpdeskProcess], env: dict[str, str]
 ) -> None:
+    port = free_port()
+    env["HELPDESK_HEALTH__PORT"] = str(port)
     helpdesk = launch("run")
     await helpdesk.start()
 
     await api.send_text(STUDENT_ID, QUESTIONS[0])
     [answer] = await api.wait_for_messages(STUDENT_ID, 1, timeout=20)
     assert "sandi" in answer.text.lower() or "password" in answer.text.lower()
+    status, page = await get(port, "/healthz")
+    assert status == 200, page
+    health = json.loads(page)
+    assert health["components"]["telegram"]["state"] == "ok"
+    assert health["queues"]["inbound"] == {"pending": 0, "failed": 0}
 
     assert await helpdesk.terminate(timeout=5) == 0
     log = helpdesk.text()
     assert "helpdesk stopped" in log
     assert " DEBUG " in log  # the check below ran against the most talkative level
+    assert "unreadable status line" not in log  # the deliverer's reports reached the parent
+    # The HTTP clients print each request URL (token included) at INFO; they stay quiet, and
+    # python-telegram-bot's dumps of whole updates (users' messages) stay out too.
+    assert "HTTP Request:" not in log and "/getUpdates" not in log.replace("getupdates", "")
+    assert QUESTIONS[0] not in log
     leaks = _leaks(log)
     assert not leaks, "the bot token is in the log:\n" + "\n".join(leaks)
 

@@ -107,3 +107,43 @@ async def test_each_accepted_send_is_journaled_before_the_database_is_marked(
     assert seen == [{}]
     assert noted[-1] == {1: "1"}
     journal.close()
+
+
+def test_a_send_begun_but_never_answered_is_in_doubt(tmp_path: Path) -> None:
+    journal = SentJournal(tmp_path / "x.sent-journal")
+    journal.begin(1)
+    journal.record(1, "10")  # accepted
+    journal.begin(2)
+    journal.settle(2)  # refused (a 429): not out
+    journal.begin(3)  # the process died here
+    journal.close()
+
+    again = SentJournal(tmp_path / "x.sent-journal")
+    assert again.entries() == {1: "10"}
+    assert again.in_doubt() == [3]
+    again.close()
+
+
+async def test_a_message_in_flight_at_a_crash_is_sent_again_and_named(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    [first, _] = await _queue(sessions, "satu", "dua")
+    journal = SentJournal(tmp_path / "x.sent-journal")
+    journal.begin(first)  # the last sender died with "satu" on the wire
+    recorder = Recorder()
+    sender = OutboxSender(sessions, {Channel.CONSOLE: recorder}, journal=journal)
+
+    sender.load_journal()
+    await sender._note_in_doubt()
+    while await sender.send_due():
+        pass
+
+    assert recorder.sent == ["satu", "dua"]  # sent again: a loss would be worse
+    assert sender.in_doubt == [first]
+    assert any(f"outbox message {first} " in r.getMessage() for r in caplog.records)
+    async with sessions() as session:
+        row = await session.get(OutboxMessage, first)
+        assert row is not None and row.status == "sent"
+        assert row.last_error is not None and "in flight at a crash" in row.last_error
+    assert journal.in_doubt() == []  # cleared with the rest once marked
+    journal.close()

@@ -146,6 +146,9 @@ def test_example_file_names_every_key_and_each_example_is_valid(tmp_path: Path) 
         "schedule",
         "digest",
         "workflows",
+        "health",
+        "privacy",
+        "limits",
     }
     top = set(Settings.model_fields) - set(sections)
     assert top <= set(re.findall(r"(?m)^(\w+) = ", enabled.split("[telegram]")[0]))

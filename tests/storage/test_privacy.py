@@ -1,0 +1,127 @@
+"""Privacy: one person's export holds all of theirs and nobody else's; purge keeps the counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.decode import decode_update
+from bot.intake import store_updates
+from handlers.config import HelpdeskConfig
+from handlers.intake import InboundProcessor
+from handlers.knowledge import KnowledgeBase
+from handlers.matching import Matcher
+from handlers.service import Helpdesk
+from storage.models import InboundUpdate, Interaction, OutboxMessage, Ticket
+from storage.privacy import PURGED, PersonNotFound, export_person, find_person, purge_before
+from storage.types import utcnow
+
+pytestmark = pytest.mark.db
+
+DEWI, BUDI = 111, 222
+DEWI_SECRET = "NIM 2021001 nilai Kalkulus saya hilang"
+BUDI_TEXT = "Saya lupa password akun e-learning"
+
+
+def message(update_id: int, user: int, name: str, text: str) -> dict[str, Any]:
+    entities = [{"type": "bot_command", "offset": 0, "length": 5}] if text.startswith("/") else []
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": name},
+            "text": text,
+            "entities": entities,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    kb = KnowledgeBase.load()
+    config = HelpdeskConfig(staff_chat=("telegram", "-100500"))
+    return Helpdesk(config, kb, Matcher(kb))
+
+
+@pytest.fixture
+async def seeded(sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk) -> None:
+    """Dewi opens a ticket, Budi asks a question; all through the real intake."""
+    await store_updates(
+        sessions,
+        [
+            message(1, DEWI, "Dewi", f"/staf {DEWI_SECRET}"),
+            message(2, BUDI, "Budi", BUDI_TEXT),
+        ],
+    )
+    decoders = {"telegram": lambda p: decode_update(p, bot_username="unr_helpdesk_bot")}
+    assert await InboundProcessor(sessions, helpdesk, decoders).process_pending() == 2
+
+
+async def _age(sessions: async_sessionmaker[AsyncSession], days: int) -> None:
+    """Make everything so far `days` old, and Dewi's ticket closed."""
+    past = utcnow() - timedelta(days=days)
+    async with sessions.begin() as session:
+        await session.execute(update(Interaction).values(at=past))
+        await session.execute(update(Ticket).values(created_at=past, status="closed"))
+        await session.execute(update(InboundUpdate).values(received_at=past))
+        await session.execute(update(OutboxMessage).values(created_at=past, status="sent"))
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_export_holds_everything_about_the_person_and_nothing_of_others(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        dewi = await find_person(session, f"telegram:{DEWI}")
+        assert (await find_person(session, str(dewi.id))).id == dewi.id
+        data = await export_person(session, dewi)
+        with pytest.raises(PersonNotFound):
+            await find_person(session, "telegram:999")
+
+    text = json.dumps(data, ensure_ascii=False)
+    assert data["person"]["display_name"] == "Dewi"
+    assert [i["external_id"] for i in data["identities"]] == [str(DEWI)]
+    assert [t["question"] for t in data["tickets"]] == [DEWI_SECRET]
+    assert any(DEWI_SECRET in i["text"] for i in data["interactions"])
+    assert [u["external_id"] for u in data["inbound_updates"]] == ["1"]
+    assert data["outbox"] and all(m["chat_id"] == str(DEWI) for m in data["outbox"])
+    assert BUDI_TEXT not in text and "Budi" not in text
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_purge_blanks_old_words_and_keeps_every_row_the_report_counts(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    await _age(sessions, days=400)
+    await store_updates(sessions, [message(3, BUDI, "Budi", BUDI_TEXT)])  # recent: kept
+    decoders = {"telegram": lambda p: decode_update(p, bot_username="unr_helpdesk_bot")}
+    await InboundProcessor(sessions, helpdesk, decoders).process_pending()
+    async with sessions() as session:
+        before = (await session.execute(select(Interaction.topic, Interaction.outcome))).all()
+
+    async with sessions.begin() as session:
+        counts = await purge_before(session, utcnow() - timedelta(days=365))
+    async with sessions.begin() as session:
+        again = await purge_before(session, utcnow() - timedelta(days=365))
+
+    assert counts.interactions > 0 and counts.tickets == 1 and counts.inbound_updates == 2
+    assert again.total() == 0  # idempotent
+    async with sessions() as session:
+        after = (await session.execute(select(Interaction.topic, Interaction.outcome))).all()
+        texts = (await session.scalars(select(Interaction.text))).all()
+        ticket = await session.scalar(select(Ticket))
+        payloads = (await session.scalars(select(InboundUpdate.payload))).all()
+        held = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert sorted(map(repr, after)) == sorted(map(repr, before))  # the report's counts
+    assert not any(DEWI_SECRET in t for t in texts)
+    assert sum(BUDI_TEXT in t for t in texts) == 1  # the recent question stays
+    assert ticket is not None and ticket.question == PURGED and ticket.details is None
+    assert payloads.count({}) == 2 and any(p for p in payloads)
+    assert held and held >= 3
