@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -17,7 +18,18 @@ class HelpdeskConfig:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Makassar"))
     contact: Mapping[str, str] = field(default_factory=dict)
     max_text_chars: int = 20_000
+    email: EmailRules | None = None  # None: no email channel
 
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""
         return external_id in self.staff_ids.get(channel, frozenset())
+
+
+@dataclass(frozen=True)
+class EmailRules:
+    """The email channel's own facts: staff addresses and the limit on automatic replies."""
+
+    address: str
+    staff_addresses: tuple[str, ...] = ()
+    auto_reply_limit: int = 5
+    auto_reply_window: timedelta = timedelta(hours=3)

@@ -86,7 +86,7 @@ def from_payload(message: OutboxMessage) -> Outbound:
         reply_to_ref=data.get("reply_to_ref"),
         subject=data.get("subject"),
         purpose=data.get("purpose", "reply"),
-        ticket_id=data.get("ticket_id"),
+        ticket_id=data.get("ticket_id") or message.ticket_id,
         extra=dict(data.get("extra", {})),
         files=tuple(
             OutFile(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import email_flow
 from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
@@ -60,6 +61,8 @@ class Helpdesk:
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
         """Handle one message; every write goes through `session` and commits together."""
+        if inbound.mail is not None and await email_flow.intercept(self, session, inbound):
+            return
         turn = await self._turn(session, inbound)
         if inbound.event is not None:
             await self._membership(turn, inbound.event)

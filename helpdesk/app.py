@@ -27,6 +27,7 @@ from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
+from helpdesk.mail_wiring import email_decoders, email_intake, email_rules, email_transports
 from helpdesk.settings import Settings
 from storage import kv, queues
 from storage.database import create_engine, session_factory
@@ -42,11 +43,15 @@ def helpdesk_config(settings: Settings) -> HelpdeskConfig:
     if settings.telegram.staff_chat_id is not None:
         staff_chat = (Channel.TELEGRAM.value, str(settings.telegram.staff_chat_id))
     return HelpdeskConfig(
-        staff_ids={Channel.TELEGRAM.value: frozenset(str(i) for i in settings.staff.telegram_ids)},
+        staff_ids={
+            Channel.TELEGRAM.value: frozenset(str(i) for i in settings.staff.telegram_ids),
+            Channel.EMAIL.value: frozenset(settings.mail.staff_addresses),
+        },
         staff_chat=staff_chat,
         language=settings.language,
         zone=settings.zone,
         contact=settings.contact.model_dump(),
+        email=email_rules(settings),
     )
 
 
@@ -109,7 +114,10 @@ class Service:
             self.journal = SentJournal(journal_path(settings))
             self.sender = OutboxSender(
                 self.sessions,
-                {Channel.TELEGRAM: self.telegram.transport},
+                {
+                    Channel.TELEGRAM: self.telegram.transport,
+                    **email_transports(settings, self.sessions, self.helpdesk.config),
+                },
                 journal=self.journal,
                 max_attempts=settings.telegram.max_send_attempts,
                 on_chat_moved=staff_chat_moved,
@@ -118,10 +126,13 @@ class Service:
         self.processor = InboundProcessor(
             self.sessions,
             self.helpdesk,
-            {Channel.TELEGRAM.value: self.telegram.decode},
+            {Channel.TELEGRAM.value: self.telegram.decode, **email_decoders(settings)},
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
+        self.mail_intake = email_intake(
+            settings, self.sessions, self.helpdesk.config, on_stored=self.processor.wake
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -139,6 +150,8 @@ class Service:
             _supervised("processor", self.processor.run),
             _supervised("sender", self.sender.run if self.sender else self._run_delivery),
         ]
+        if self.mail_intake is not None:
+            tasks.insert(1, _supervised("email intake", self.mail_intake.run))
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
             self.settings.telegram.mode,
@@ -155,9 +168,11 @@ class Service:
         await self.delivery.run()
 
     async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
-        intake, *workers = tasks
-        # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
-        intake.cancel()
+        intakes = [t for t in tasks if t.get_name().endswith("intake")]
+        workers = [t for t in tasks if t not in intakes]
+        # Input not yet confirmed (to Telegram, or flagged in IMAP) comes again: cut it off now.
+        for intake in intakes:
+            intake.cancel()
         self.processor.stop()
         if self.sender is not None:
             self.sender.stop()
@@ -169,7 +184,7 @@ class Service:
                 "%s did not finish within %s s; cancelled", task.get_name(), SHUTDOWN_GRACE
             )
             task.cancel()
-        await asyncio.gather(intake, *workers, return_exceptions=True)
+        await asyncio.gather(*intakes, *workers, return_exceptions=True)
         await self.telegram.stop()
         await self._release()
 

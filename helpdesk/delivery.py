@@ -32,6 +32,9 @@ def settings_line(settings: Settings) -> bytes:
     for key in ("token", "secret_token"):
         secret = getattr(settings.telegram, key)
         data["telegram"][key] = None if secret is None else secret.get_secret_value()
+    for section in ("imap", "smtp"):
+        password = getattr(settings, section).password
+        data[section]["password"] = None if password is None else password.get_secret_value()
     return json.dumps(data).encode() + b"\n"
 
 
@@ -89,7 +92,8 @@ async def deliver(settings: Settings) -> None:
     from handlers.journal import SentJournal
     from handlers.messages import Channel
     from handlers.sender import OutboxSender
-    from helpdesk.app import journal_path, staff_chat_moved, telegram_options
+    from helpdesk.app import helpdesk_config, journal_path, staff_chat_moved, telegram_options
+    from helpdesk.mail_wiring import email_transports
     from storage.database import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
@@ -98,9 +102,10 @@ async def deliver(settings: Settings) -> None:
     # One deliverer at a time: a new one waits here until one left by a killed parent exits.
     await asyncio.to_thread(fcntl.flock, journal.fileno(), fcntl.LOCK_EX)
     channel = TelegramChannel(telegram_options(settings), sessions)
+    config = helpdesk_config(settings)
     sender = OutboxSender(
         sessions,
-        {Channel.TELEGRAM: channel.transport},
+        {Channel.TELEGRAM: channel.transport, **email_transports(settings, sessions, config)},
         journal=journal,
         max_attempts=settings.telegram.max_send_attempts,
         on_chat_moved=staff_chat_moved,
