@@ -137,7 +137,6 @@ class MailSettings(BaseModel):
     auto_reply_limit: int = Field(default=5, ge=0)
     auto_reply_window_hours: float = Field(default=3.0, gt=0)
     max_attachment_bytes: int = Field(default=10_000_000, ge=0)
-    max_send_attempts: int = Field(default=8, ge=1)
 
     @field_validator("address")
     @classmethod

@@ -137,7 +137,7 @@ def test_example_file_names_every_key_and_each_example_is_valid(tmp_path: Path) 
         for name, field in Settings.model_fields.items()
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
     }
-    assert set(sections) == {"telegram", "staff", "contact"}
+    assert set(sections) == {"telegram", "staff", "contact", "imap", "smtp", "mail"}
     top = set(Settings.model_fields) - set(sections)
     assert top <= set(re.findall(r"(?m)^(\w+) = ", enabled.split("[telegram]")[0]))
     for section, model in sections.items():
