@@ -46,7 +46,7 @@ async def ticket_for_refs(session: AsyncSession, refs: Sequence[str]) -> Ticket 
     query = select(TicketMessage.message_ref, TicketMessage.ticket_id).where(
         TicketMessage.channel == EMAIL, TicketMessage.message_ref.in_(list(refs))
     )
-    found = dict((await session.execute(query)).tuples().all())
+    found = {ref: ticket_id for ref, ticket_id in (await session.execute(query)).all()}
     for ref in reversed(refs):
         if ref in found:
             return await get_ticket(session, found[ref])

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.db]
 
 USER = "dosen.wayan@unr.example"
 QUESTION = "Saya lupa password akun e-learning, bagaimana cara reset?"
-HANDOVER = "Mohon dibuatkan ruang kelas daring untuk mata kuliah khusus kerjasama mitra"
+HANDOVER = "Berapa biaya UKT semester ini untuk program kerjasama?"
 
 
 @pytest.fixture
@@ -63,3 +63,68 @@ async def test_question_answered_with_threading_headers(
 
 async def _seen(dovecot: DovecotServer, uid: int) -> bool:
     return "\\Seen" in dovecot.flags(uid)
+
+
+async def test_email_ticket_answered_by_staff_on_telegram(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:  # fmt: skip
+    raw, mid = make_mail(f"Wayan <{USER}>", "Kelas mitra", HANDOVER)
+    await append(dovecot_server, raw)
+
+    [card] = await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
+    assert "Tiket #1" in card.text and HANDOVER in card.text
+    await smtp_sink.wait_for(2, timeout=20)  # the user's confirmation and the staff copy
+    [confirmation] = to_address(smtp_sink, USER)
+    assert "#1" in confirmation.message.get_body(("plain",)).get_content()
+    assert "[#1]" in confirmation.message["Subject"]
+    [copy] = to_address(smtp_sink, STAFF_ADDRESS)
+    assert copy.message["Subject"].startswith("[#1]")
+
+    await api.send_text(STAFF_ID, "Kelas sudah kami buat.", chat=STAFF_GROUP, reply_to=card)
+    await eventually(lambda: _async_count_to(smtp_sink, USER, 2), timeout=20)
+    answer = to_address(smtp_sink, USER)[1].message
+    assert "Kelas sudah kami buat." in answer.get_body(("plain",)).get_content()
+    assert "[#1]" in answer["Subject"] and answer["Subject"].startswith("Re: ")
+    assert answer["In-Reply-To"] == confirmation.message["Message-ID"]
+    assert answer["Auto-Submitted"] is None  # a person wrote it
+    rows = await helpdesk.report()
+    out = [r for r in rows if r.direction == "out" and r.channel == "email" and r.ticket_id == 1]
+    assert any(r.handled_by == "Staf Ayu" for r in out)
+
+
+async def test_telegram_ticket_answered_from_email(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:  # fmt: skip
+    await api.send_text(STUDENT_ID, "/staf Berapa biaya UKT semester ini?")
+    await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
+    [copy] = await smtp_sink.wait_for(1, timeout=20)
+    assert copy.rcpt_tos == [STAFF_ADDRESS]
+    assert "Berapa biaya UKT" in copy.message.get_body(("plain",)).get_content()
+
+    reply, _ = make_mail(
+        f"Staf Komang <{STAFF_ADDRESS}>",
+        f"Re: {copy.message['Subject']}",
+        "Silakan tanyakan ke bagian keuangan.\n\nOn Fri, Staf wrote:\n> Berapa biaya UKT\n",
+        headers={"In-Reply-To": copy.message["Message-ID"]},
+    )
+    await append(dovecot_server, reply)
+
+    messages = await api.wait_for_messages(STUDENT_ID, 2, timeout=20)
+    assert "Silakan tanyakan ke bagian keuangan." in messages[-1].text
+    assert "Berapa biaya UKT" not in messages[-1].text  # the quote is not sent on
+    rows = await helpdesk.report()
+    staff_rows = [r for r in rows if r.outcome == "staff_reply"]
+    assert [r.channel for r in staff_rows] == ["email"]
+    assert staff_rows[0].handled_by == "Staf Komang"
+    [ticket] = await helpdesk.tickets()
+    assert ticket.first_response_at is not None and ticket.channel == "telegram"
+
+
+def _count_to(sink: SmtpSink, address: str, count: int) -> bool:
+    return len(to_address(sink, address)) >= count
+
+
+async def _async_count_to(sink: SmtpSink, address: str, count: int) -> bool:
+    return _count_to(sink, address, count)
