@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
 
 from helpdesk.settings import Settings
+from storage import queues
 from storage.models import Identity, InboundUpdate, Interaction, Ticket
 from tests.botapi.server import FakeBotApi
 from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID, RunningHelpdesk, eventually
@@ -128,3 +131,89 @@ def _count_to(sink: SmtpSink, address: str, count: int) -> bool:
 
 async def _async_count_to(sink: SmtpSink, address: str, count: int) -> bool:
     return _count_to(sink, address, count)
+
+
+# Each must get no automatic reply; the last column: whether staff get it as a ticket.
+LOOP_CASES = [
+    ("auto@client.example", {"Auto-Submitted": "auto-generated"}, False),
+    ("auto2@client.example", {"Auto-Submitted": "auto-replied; owner-email=x@y.z"}, False),
+    ("bulk@client.example", {"Precedence": "bulk"}, False),
+    ("junk@client.example", {"Precedence": "junk"}, False),
+    ("list@client.example", {"Precedence": "list"}, False),
+    ("listid@client.example", {"List-Id": "<dosen.unr.example>"}, False),
+    ("unsub@client.example", {"List-Unsubscribe": "<mailto:leave@client.example>"}, False),
+    ("person@client.example", {"Return-Path": "<>"}, True),
+    ("MAILER-DAEMON@mx.client.example", {}, False),  # read as a bounce
+    ("postmaster@client.example", {}, False),  # read as a bounce
+    ("postmaster@client.example", {"Return-Path": "<postmaster@client.example>"}, True),
+    ("no-reply@lms.client.example", {}, True),
+    ("noreply@lms.client.example", {}, True),
+    ("helpdesk@example.test", {}, False),  # our own address
+]
+CONTROL = "kontrol@client.example"
+
+
+async def test_loop_and_noise_get_no_automatic_reply(
+    helpdesk: RunningHelpdesk, dovecot_server: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    for sender, headers, _ in LOOP_CASES:
+        raw, _ = make_mail(sender, "Lupa password", QUESTION, headers=headers)
+        await append(dovecot_server, raw)
+    report, _ = make_mail(
+        "reporter@client.example", "Delivery report", "", headers={}
+    )
+    report = report.replace(b"Content-Type: text/plain", b"Content-Type: multipart/report", 1)
+    await append(dovecot_server, report)
+    raw, _ = make_mail(CONTROL, "Lupa password", QUESTION)
+    await append(dovecot_server, raw)
+
+    await eventually(lambda: _async_count_to(smtp_sink, CONTROL, 1), timeout=30)
+    await eventually(lambda: _handled(helpdesk, len(LOOP_CASES) + 2), timeout=30)
+    for sender, _, _ in LOOP_CASES:
+        assert to_address(smtp_sink, sender.lower()) == [], sender
+    assert to_address(smtp_sink, "reporter@client.example") == []
+    rows = await helpdesk.report()
+    incoming = [r for r in rows if r.channel == "email" and r.direction == "in"]
+    assert len(incoming) == len(LOOP_CASES) + 2  # every one logged
+    tickets = await helpdesk.tickets()
+    expected = {s.lower() for s, _, to_staff in LOOP_CASES if to_staff}
+    assert {t.chat_id for t in tickets} == expected
+    await eventually(lambda: _async_count_to(smtp_sink, STAFF_ADDRESS, len(expected)))
+
+
+async def test_automatic_replies_per_sender_are_limited(
+    helpdesk: RunningHelpdesk, dovecot_server: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    for number in range(7):
+        raw, _ = make_mail(f"Wayan <{USER}>", f"Pertanyaan {number}", QUESTION)
+        await append(dovecot_server, raw)
+
+    await eventually(lambda: _handled(helpdesk, 7), timeout=30)
+    await eventually(lambda: _async_count_to(smtp_sink, STAFF_ADDRESS, 2), timeout=20)
+    await eventually(lambda: _outbox_empty(helpdesk), timeout=20)
+    assert len(to_address(smtp_sink, USER)) == 5  # mail.auto_reply_limit
+    rows = await helpdesk.report()
+    incoming = [r for r in rows if r.channel == "email" and r.direction == "in"]
+    assert len(incoming) == 7
+    [ticket] = await helpdesk.tickets()  # the sixth opened it, the seventh was added to it
+    assert ticket.chat_id == USER
+    assert [r.outcome for r in incoming][-2:] == ["escalated_quietly", "forwarded_quietly"]
+
+
+async def _handled(helpdesk: RunningHelpdesk, count: int) -> bool:
+    async def load(session: Any) -> int:
+        query = select(func.count()).where(
+            InboundUpdate.channel == "email", InboundUpdate.status == "done"
+        )
+        return int(await session.scalar(query) or 0)
+
+    done: int = await helpdesk.query(load)
+    return done >= count
+
+
+async def _outbox_empty(helpdesk: RunningHelpdesk) -> bool:
+    async def load(session: Any) -> int:
+        return await queues.count_pending_outbox(session)
+
+    pending: int = await helpdesk.query(load)
+    return pending == 0
