@@ -41,9 +41,7 @@ def mail_settings(
                 timeout=5,
             ),
             "smtp": SmtpSettings(host=sink.host, port=sink.port, security="none", timeout=5),
-            "mail": MailSettings(
-                address=dovecot.user, staff_addresses=[STAFF_ADDRESS], **mail
-            ),
+            "mail": MailSettings(address=dovecot.user, staff_addresses=[STAFF_ADDRESS], **mail),
         }
     )
 

@@ -14,6 +14,7 @@ from helpdesk.settings import Settings
 from storage import queues
 from storage.models import Identity, InboundUpdate, Interaction, Ticket
 from tests.botapi.server import FakeBotApi
+from tests.conftest import shared_path
 from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID, RunningHelpdesk, eventually
 from tests.e2e.mail_harness import STAFF_ADDRESS, append, mail_settings, make_mail, to_address
 from tests.mailservers import DovecotServer, SmtpSink
@@ -159,9 +160,7 @@ async def test_loop_and_noise_get_no_automatic_reply(
     for sender, headers, _ in LOOP_CASES:
         raw, _ = make_mail(sender, "Lupa password", QUESTION, headers=headers)
         await append(dovecot_server, raw)
-    report, _ = make_mail(
-        "reporter@client.example", "Delivery report", "", headers={}
-    )
+    report, _ = make_mail("reporter@client.example", "Delivery report", "", headers={})
     report = report.replace(b"Content-Type: text/plain", b"Content-Type: multipart/report", 1)
     await append(dovecot_server, report)
     raw, _ = make_mail(CONTROL, "Lupa password", QUESTION)
@@ -217,3 +216,78 @@ async def _outbox_empty(helpdesk: RunningHelpdesk) -> bool:
 
     pending: int = await helpdesk.query(load)
     return pending == 0
+
+
+async def test_every_shared_mail_case_through_the_running_channel(
+    helpdesk: RunningHelpdesk, dovecot_server: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    # Two tickets first, so the out-of-office (C23a) and the bounce (C24) refer to our mail.
+    ours = {}
+    for address in ("customer5@example.org", "customer9@example.org"):
+        raw, _ = make_mail(address, "Biaya", HANDOVER)
+        await append(dovecot_server, raw)
+        await eventually(lambda a=address: _async_count_to(smtp_sink, a, 1), timeout=20)  # type: ignore[misc]
+        ours[address] = to_address(smtp_sink, address)[0].message["Message-ID"].strip("<>")
+    cases = {
+        path.name: path.read_bytes() for path in sorted(shared_path("cases", "mail").glob("*.eml"))
+    }
+    cases["C23a_out_of_office.eml"] = cases["C23a_out_of_office.eml"].replace(
+        b"ack-1042@example.com", ours["customer5@example.org"].encode()
+    )
+    cases["C24_dsn_nested_alternative.eml"] = cases["C24_dsn_nested_alternative.eml"].replace(
+        b"ack-1044@example.com", ours["customer9@example.org"].encode()
+    )
+    for raw in cases.values():
+        await append(dovecot_server, raw)
+    await append(dovecot_server, cases["C21_no_message_id.eml"])  # the same bytes again
+
+    await eventually(lambda: _handled(helpdesk, 2 + len(cases)), timeout=30)
+    await eventually(lambda: _outbox_empty(helpdesk), timeout=20)
+    rows = await helpdesk.report()
+    texts = "\n".join(r.text for r in rows)
+    assert "\ufffd" not in texts and "\x00" not in texts
+
+    # C13: processed, subject kept raw; C14: the real address found, no junk person.
+    assert to_address(smtp_sink, "customer2@example.org")
+    identities = await _identities(helpdesk)
+    assert "help@vendor.example" in identities
+    assert not [i for i in identities if "?=" in i or "mailer.vendor" in i]
+    # C15, C16: charsets; C18: HTML-only; C26: NUL removed, the literal 0x00 kept.
+    assert "Merci, café froid" in texts and "The café printer — still broken" in texts
+    assert "My VPN is down since 08:00." in texts and "alert(1)" not in texts
+    assert "Tray 2 reports error 0x00 after reboot." in texts
+    # C17, C24: bounces make no ticket and get no reply; C24 notes its ticket, marks the address.
+    assert not [m for m in smtp_sink.messages if "mailer-daemon" in m.rcpt_tos[0].lower()]
+    tickets = await helpdesk.tickets()
+    assert not [t for t in tickets if "mailer-daemon" in t.chat_id.lower()]
+    [ticket9] = [t for t in tickets if t.chat_id == "customer9@example.org"]
+    assert [r.outcome for r in rows if r.ticket_id == ticket9.id][-1] == "bounce_note"
+    assert identities["customer9@example.org"] is not None  # unreachable since
+    # C21: once, however often the same bytes come; our reply has its own Message-ID.
+    assert await _stored_count(helpdesk) == 2 + len(cases)
+    [scanner_reply] = to_address(smtp_sink, "scanner@office.example.org")[:1]
+    assert scanner_reply.message["Message-ID"]
+    # C23a: no reply to the out-of-office, a note on its ticket, which stays as it was.
+    replied_to = {m.message["In-Reply-To"] for m in smtp_sink.messages}
+    assert "<c23a-ooo@example.org>" not in replied_to and "<c18@example.org>" in replied_to
+    [ticket5] = [t for t in tickets if t.chat_id == "customer5@example.org"]
+    assert ticket5.status == "open"
+    assert "auto_reply_note" in [r.outcome for r in rows if r.ticket_id == ticket5.id]
+
+
+async def _identities(helpdesk: RunningHelpdesk) -> dict[str, Any]:
+    async def load(session: Any) -> dict[str, Any]:
+        rows = await session.scalars(select(Identity).where(Identity.channel == "email"))
+        return {i.external_id: i.unreachable_at for i in rows}
+
+    found: dict[str, Any] = await helpdesk.query(load)
+    return found
+
+
+async def _stored_count(helpdesk: RunningHelpdesk) -> int:
+    async def load(session: Any) -> int:
+        query = select(func.count()).where(InboundUpdate.channel == "email")
+        return int(await session.scalar(query) or 0)
+
+    count: int = await helpdesk.query(load)
+    return count
