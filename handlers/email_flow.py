@@ -71,13 +71,17 @@ async def intercept(helpdesk: Helpdesk, session: AsyncSession, inbound: Inbound)
         # An answer to the bot's answer: it did not help, so a person takes over.
         await helpdesk.answers.hand_over(turn, inbound.text or inbound.subject or "-")
         return True
-    if inbound.text and not inbound.attachments and turn.conversation is None:
-        # Email has no buttons to pick a topic or ask for staff: when the knowledge base
-        # has no answer, a person takes the question at once.
-        if helpdesk.answers.matcher.match(inbound.text).topic is None:
-            await helpdesk.answers.hand_over(turn, inbound.text)
-            return True
+    # Email has no buttons to pick a topic or ask for staff: when the knowledge base has
+    # no answer, a person takes the question at once.
+    if _plain_question(turn) and helpdesk.answers.matcher.match(inbound.text).topic is None:
+        await helpdesk.answers.hand_over(turn, inbound.text)
+        return True
     return False
+
+
+def _plain_question(turn: Turn) -> bool:
+    inbound = turn.inbound
+    return bool(inbound.text) and not inbound.attachments and turn.conversation is None
 
 
 async def _referenced_ticket(turn: Turn, mail: MailInfo) -> Ticket | None:

@@ -165,10 +165,16 @@ class ImapIntake:
         lost = self._lost
         # Told by the protocol, so a BYE followed by a close ends a wait at once (C27).
         client.protocol.conn_lost_cb = lambda exc: lost.set()
-        await self._bounded(client.wait_hello_from_server(), "greeting")
-        response = await self._bounded(client.login(options.username, options.password), "login")
-        if response.result != "OK":
-            raise ImapError(f"login refused for {options.username}")
+        try:
+            await self._bounded(client.wait_hello_from_server(), "greeting")
+            response = await self._bounded(
+                client.login(options.username, options.password), "login"
+            )
+            if response.result != "OK":
+                raise ImapError(f"login refused for {options.username}")
+        except BaseException:
+            await self._close(client)
+            raise
         self.connections += 1
         logger.info("IMAP connected to %s:%s as %s", options.host, options.port, options.username)
         return client
@@ -189,9 +195,9 @@ class ImapIntake:
             chunk = uids[start : start + _FETCH_CHUNK]
             fetched = await self._fetch(client, chunk)
             await self._store(fetched, uidvalidity, last_uid=max(chunk))
+            self.on_stored()
             # Only now, with the messages committed, may they be flagged (C30).
             await self._flag_seen(client, [uid for uid, _ in fetched])
-            self.on_stored()
 
     async def _new_uids(self, client: aioimaplib.IMAP4, uidvalidity: int) -> list[int]:
         async with self.sessions() as session:
@@ -357,12 +363,15 @@ class ImapIntake:
         raise ImapError(f"IMAP {what}: {reason}")
 
     async def _close(self, client: aioimaplib.IMAP4) -> None:
-        if self._lost.is_set():
-            return
-        try:
-            await asyncio.wait_for(client.logout(), timeout=min(5.0, self.options.timeout))
-        except Exception:  # the session is being abandoned anyway
-            logger.debug("IMAP logout failed", exc_info=True)
+        if not self._lost.is_set():
+            try:
+                await asyncio.wait_for(client.logout(), timeout=min(5.0, self.options.timeout))
+            except Exception:  # the session is being abandoned anyway
+                logger.debug("IMAP logout failed", exc_info=True)
+        # Whatever the server did, our end of the socket is closed here, never left open.
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()
 
 
 def _key(raw: bytes) -> str:

@@ -77,3 +77,10 @@ def to_address(sink: SmtpSink, address: str) -> list[CapturedMessage]:
 async def append(dovecot: DovecotServer, raw: bytes) -> int:
     """APPEND as another client would deliver (blocking imaplib, off the loop)."""
     return await asyncio.to_thread(dovecot.append, raw)
+
+
+def body_text(message: EmailMessage, kind: str = "plain") -> str:
+    """The text/plain (or text/html) alternative of a message."""
+    part = message.get_body((kind,))
+    assert part is not None, f"no text/{kind} part"
+    return str(part.get_content())

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from helpdesk.settings import Settings
 from storage import queues
-from storage.models import Identity, InboundUpdate, Interaction, Ticket
+from storage.models import Identity, InboundUpdate
 from tests.botapi.server import FakeBotApi
 from tests.conftest import shared_path
 from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID, RunningHelpdesk, eventually
-from tests.e2e.mail_harness import STAFF_ADDRESS, append, mail_settings, make_mail, to_address
-from tests.mailservers import DovecotServer, SmtpSink
-from tests.mailservers import dovecot_server_fixture, smtp_sink_fixture  # noqa: F401
+from tests.e2e.mail_harness import (
+    STAFF_ADDRESS,
+    append,
+    body_text,
+    mail_settings,
+    make_mail,
+    to_address,
+)
+from tests.mailservers import DovecotServer, SmtpSink, dovecot_server_fixture, smtp_sink_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db]
 
@@ -61,7 +66,7 @@ async def test_question_answered_with_threading_headers(
     assert message["Auto-Submitted"] == "auto-replied"
     assert message.get_body(("plain",)) is not None
     assert message.get_body(("html",)) is not None
-    assert "kata sandi" in message.get_body(("plain",)).get_content().lower()
+    assert "kata sandi" in body_text(message).lower()
     await eventually(lambda: _seen(dovecot_server, uid))
 
 
@@ -73,14 +78,14 @@ async def test_email_ticket_answered_by_staff_on_telegram(
     api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
     smtp_sink: SmtpSink,
 ) -> None:  # fmt: skip
-    raw, mid = make_mail(f"Wayan <{USER}>", "Kelas mitra", HANDOVER)
+    raw, _mid = make_mail(f"Wayan <{USER}>", "Kelas mitra", HANDOVER)
     await append(dovecot_server, raw)
 
     [card] = await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
     assert "Tiket #1" in card.text and HANDOVER in card.text
     await smtp_sink.wait_for(2, timeout=20)  # the user's confirmation and the staff copy
     [confirmation] = to_address(smtp_sink, USER)
-    assert "#1" in confirmation.message.get_body(("plain",)).get_content()
+    assert "#1" in body_text(confirmation.message)
     assert "[#1]" in confirmation.message["Subject"]
     [copy] = to_address(smtp_sink, STAFF_ADDRESS)
     assert copy.message["Subject"].startswith("[#1]")
@@ -88,7 +93,7 @@ async def test_email_ticket_answered_by_staff_on_telegram(
     await api.send_text(STAFF_ID, "Kelas sudah kami buat.", chat=STAFF_GROUP, reply_to=card)
     await eventually(lambda: _async_count_to(smtp_sink, USER, 2), timeout=20)
     answer = to_address(smtp_sink, USER)[1].message
-    assert "Kelas sudah kami buat." in answer.get_body(("plain",)).get_content()
+    assert "Kelas sudah kami buat." in body_text(answer)
     assert "[#1]" in answer["Subject"] and answer["Subject"].startswith("Re: ")
     assert answer["In-Reply-To"] == confirmation.message["Message-ID"]
     assert answer["Auto-Submitted"] is None  # a person wrote it
@@ -105,7 +110,7 @@ async def test_telegram_ticket_answered_from_email(
     await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
     [copy] = await smtp_sink.wait_for(1, timeout=20)
     assert copy.rcpt_tos == [STAFF_ADDRESS]
-    assert "Berapa biaya UKT" in copy.message.get_body(("plain",)).get_content()
+    assert "Berapa biaya UKT" in body_text(copy.message)
 
     reply, _ = make_mail(
         f"Staf Komang <{STAFF_ADDRESS}>",

@@ -19,8 +19,7 @@ from tests.e2e.harness import RunningHelpdesk, eventually
 from tests.e2e.mail_harness import append, mail_settings, make_mail, to_address
 from tests.e2e.test_email import QUESTION, _handled, _outbox_empty, _stored_count
 from tests.e2e.test_process import HELPDESK, HelpdeskProcess
-from tests.mailservers import DovecotServer, SmtpSink
-from tests.mailservers import dovecot_server_fixture, smtp_sink_fixture  # noqa: F401
+from tests.mailservers import DovecotServer, SmtpSink, dovecot_server_fixture, smtp_sink_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db, pytest.mark.slow]
 

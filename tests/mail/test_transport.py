@@ -9,15 +9,18 @@ import pytest
 from handlers.delivery import Rejected, RetryLater, Unreachable
 from handlers.messages import Channel, Outbound, OutFile
 from mail.transport import SmtpOptions, SmtpTransport
+from tests.e2e.mail_harness import body_text
 from tests.mailservers import SmtpSink, smtp_sink_fixture  # noqa: F401
 from tests.mailservers.dovecot import free_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def transport_for(sink: SmtpSink, **options: object) -> tuple[SmtpTransport, list[tuple]]:
-    statuses: list[tuple] = []
-    failures: list[tuple] = []
+def transport_for(
+    sink: SmtpSink, **options: object
+) -> tuple[SmtpTransport, list[tuple[object, ...]]]:
+    statuses: list[tuple[object, ...]] = []
+    failures: list[tuple[object, ...]] = []
 
     async def failed(outbound: Outbound, reason: str) -> None:
         failures.append((outbound.chat_id, reason))
@@ -72,9 +75,8 @@ async def test_text_html_attachments_and_inline_images(smtp_sink: SmtpSink) -> N
 
     [captured] = await smtp_sink.wait_for(1)
     message = captured.message
-    assert "Ringkasan" in message.get_body(("plain",)).get_content()
-    html_part = message.get_body(("html",))
-    assert 'src="cid:grafik1"' in html_part.get_content()
+    assert "Ringkasan" in body_text(message)
+    assert 'src="cid:grafik1"' in body_text(message, "html")
     related = [p for p in message.walk() if p.get_content_type() == "multipart/related"]
     [image] = [p for p in related[0].iter_parts() if p.get_content_type() == "image/png"]
     assert image["Content-ID"] == "<grafik1>" and image.get_content() == PNG
@@ -107,7 +109,7 @@ async def test_temporary_refusal_is_retried_later(smtp_sink: SmtpSink, stage: st
 
 
 async def test_refused_recipient_is_unreachable_and_reported(smtp_sink: SmtpSink) -> None:
-    transport, statuses = transport_for(smtp_sink)
+    transport, _statuses = transport_for(smtp_sink)
     smtp_sink.fail_with(550, "No such user", on="RCPT")
     with pytest.raises(Unreachable):
         await transport.deliver(outbound())
