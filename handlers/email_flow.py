@@ -32,8 +32,8 @@ TICKET_TAG = re.compile(r"\[#(\d{1,9})\]")
 NOTE_CHARS = 1500
 
 
-async def intercept(helpdesk: Helpdesk, session: AsyncSession, inbound: Inbound) -> bool:
-    """Deal with what must not get the ordinary answer; False lets the helpdesk answer."""
+async def screen(helpdesk: Helpdesk, session: AsyncSession, inbound: Inbound) -> bool:
+    """Mail that creates no person: no readable sender, delivery reports, our own mail."""
     mail = inbound.mail
     assert mail is not None
     if mail.address is None:
@@ -46,8 +46,14 @@ async def intercept(helpdesk: Helpdesk, session: AsyncSession, inbound: Inbound)
         _log_unattached(session, inbound, "own_mail")
         logger.info("email %s from our own address ignored", mail.message_id)
         return True
+    return False
 
-    turn = await helpdesk._turn(session, inbound)
+
+async def intercept(helpdesk: Helpdesk, turn: Turn) -> bool:
+    """Deal with what must not get the ordinary answer; False lets the helpdesk answer."""
+    inbound, session = turn.inbound, turn.session
+    mail = inbound.mail
+    assert mail is not None
     ticket = await _referenced_ticket(turn, mail)
     if mail.kind == "auto_reply":
         await _auto_reply(turn, ticket)

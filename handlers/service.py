@@ -61,9 +61,11 @@ class Helpdesk:
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
         """Handle one message; every write goes through `session` and commits together."""
-        if inbound.mail is not None and await email_flow.intercept(self, session, inbound):
+        if inbound.mail is not None and await email_flow.screen(self, session, inbound):
             return
         turn = await self._turn(session, inbound)
+        if inbound.mail is not None and await email_flow.intercept(self, turn):
+            return
         if inbound.event is not None:
             await self._membership(turn, inbound.event)
             return
