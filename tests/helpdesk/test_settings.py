@@ -243,13 +243,13 @@ def test_database_password_is_hidden(tmp_path: Path) -> None:
     assert "SEKRET" not in message
 
 
-MAIL = {"mail": {"address": "elearning@unr.ac.id"}}
+MAIL: dict[str, object] = {"address": "elearning@unr.ac.id"}
 
 
 @pytest.mark.parametrize(
     ("smtp", "expected"),
     [
-        ({"port": 465, "security": "starttls"}, 'smtp.port: 465 expects TLS from the first byte'),
+        ({"port": 465, "security": "starttls"}, "smtp.port: 465 expects TLS from the first byte"),
         ({"port": 465, "security": "none"}, "smtp.port: 465 expects TLS"),
         ({"port": 587, "security": "ssl"}, "smtp.port: 587 starts in plain text"),
         ({"security": "none", "password": "x"}, "smtp.security: none would send the password"),
@@ -258,7 +258,7 @@ MAIL = {"mail": {"address": "elearning@unr.ac.id"}}
 def test_contradicting_smtp_settings_stop_start_up(smtp: dict[str, object], expected: str) -> None:
     # C31: a TLS mismatch would otherwise show only as a timeout on the first reply.
     with pytest.raises(ConfigError) as caught:
-        load_settings(smtp={"host": "smtp.unr.ac.id", **smtp}, **MAIL)
+        load_settings(smtp={"host": "smtp.unr.ac.id", **smtp}, mail=MAIL)
     message = str(caught.value)
     assert expected in message and message.count("\n") == 1  # one clear line
     assert "got ***" not in message
