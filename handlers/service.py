@@ -99,10 +99,15 @@ class Helpdesk:
     ) -> None:
         """Apologise to the sender and show the failed input to staff."""
         name, channel, body = "?", "?", shorten(str(payload), 500)
-        if inbound is not None:
+        # No apology to mail that must not be answered automatically (a bounce, a list).
+        quiet = (
+            inbound is not None and inbound.mail is not None and not inbound.mail.may_auto_reply
+        )
+        if inbound is not None and not quiet:
             turn = await self._turn(session, inbound)
             await turn.log_in("failed")
             await turn.reply(text(turn.language, "error_apology"))
+        if inbound is not None:
             name, channel, body = inbound.sender.display_name, inbound.channel, inbound.text
         staff = self.config.staff_chat
         if staff is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -296,3 +297,37 @@ async def _stored_count(helpdesk: RunningHelpdesk) -> int:
 
     count: int = await helpdesk.query(load)
     return count
+
+
+async def test_attachments_recorded_and_kept_up_to_the_size_limit(
+    api: FakeBotApi, database_url: str, tmp_path: Path, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:  # fmt: skip
+    settings = mail_settings(
+        api, database_url, dovecot_server, smtp_sink, state_dir=tmp_path,
+        max_attachment_bytes=100,
+    )  # fmt: skip
+    message = EmailMessage()
+    message["From"] = f"Wayan <{USER}>"
+    message["To"] = "helpdesk@example.test"
+    message["Subject"] = "Bukti error"
+    message["Message-ID"] = "<att-1@client.example>"
+    message.set_content("Terlampir tangkapan layar error saat login.")
+    message.add_attachment(b"x" * 50, maintype="image", subtype="png", filename="layar.png")
+    message.add_attachment(b"y" * 500, maintype="application", subtype="pdf", filename="log.pdf")
+    running = RunningHelpdesk(settings)
+    await running.start()
+    try:
+        await append(dovecot_server, message.as_bytes())
+        await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)  # files always go to staff
+        rows = await running.report()
+    finally:
+        await running.stop()
+    [incoming] = [r for r in rows if r.direction == "in" and r.channel == "email"]
+    assert incoming.attachments is not None
+    files = {f["name"]: f for f in incoming.attachments["files"]}
+    assert files["layar.png"]["size"] == 50 and files["layar.png"]["mime_type"] == "image/png"
+    assert files["layar.png"]["ref"] == "email:att-1@client.example#0"  # kept, in the raw mail
+    assert files["log.pdf"]["size"] == 500 and files["log.pdf"]["ref"] == ""  # listed only
+    [ticket] = await running.tickets()
+    assert ticket.chat_id == USER
