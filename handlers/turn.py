@@ -182,7 +182,9 @@ def _attachments(inbound: Inbound) -> dict[str, object] | None:
 
 def email_thread(mail: MailInfo) -> dict[str, Any]:
     """In-Reply-To and References for an answer to this email."""
+    # A mail without Message-ID is known by a digest (C21): nothing a reply could name.
+    has_id = not mail.message_id.startswith("sha256:")
     return {
-        "reply_to_ref": mail.message_id,
+        "reply_to_ref": mail.message_id if has_id else None,
         "extra": {"references": " ".join(mail.references[-20:])},
     }

@@ -107,6 +107,10 @@ class Service:
         self.journal: SentJournal | None = None
         self.sender: OutboxSender | None = None
         self.delivery: DeliveryProcess | None = None
+        self.email_transports = (
+            {} if settings.delivery == "process"
+            else email_transports(settings, self.sessions, self.helpdesk.config)
+        )  # fmt: skip
         if settings.delivery == "process":
             self.delivery = DeliveryProcess(settings)
             wake = self.delivery.wake
@@ -114,10 +118,7 @@ class Service:
             self.journal = SentJournal(journal_path(settings))
             self.sender = OutboxSender(
                 self.sessions,
-                {
-                    Channel.TELEGRAM: self.telegram.transport,
-                    **email_transports(settings, self.sessions, self.helpdesk.config),
-                },
+                {Channel.TELEGRAM: self.telegram.transport, **self.email_transports},
                 journal=self.journal,
                 max_attempts=settings.telegram.max_send_attempts,
                 on_chat_moved=staff_chat_moved,
@@ -185,6 +186,8 @@ class Service:
             )
             task.cancel()
         await asyncio.gather(*intakes, *workers, return_exceptions=True)
+        for transport in self.email_transports.values():
+            await transport.close()
         await self.telegram.stop()
         await self._release()
 

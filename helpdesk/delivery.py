@@ -102,10 +102,10 @@ async def deliver(settings: Settings) -> None:
     # One deliverer at a time: a new one waits here until one left by a killed parent exits.
     await asyncio.to_thread(fcntl.flock, journal.fileno(), fcntl.LOCK_EX)
     channel = TelegramChannel(telegram_options(settings), sessions)
-    config = helpdesk_config(settings)
+    mail = email_transports(settings, sessions, helpdesk_config(settings))
     sender = OutboxSender(
         sessions,
-        {Channel.TELEGRAM: channel.transport, **email_transports(settings, sessions, config)},
+        {Channel.TELEGRAM: channel.transport, **mail},
         journal=journal,
         max_attempts=settings.telegram.max_send_attempts,
         on_chat_moved=staff_chat_moved,
@@ -121,6 +121,8 @@ async def deliver(settings: Settings) -> None:
         await sender.run()
         reader.cancel()
     finally:
+        for transport in mail.values():
+            await transport.close()
         await channel.application.shutdown()
         await engine.dispose()
         journal.close()

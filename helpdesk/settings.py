@@ -166,6 +166,8 @@ def _mail_problems(imap: ImapSettings, smtp: SmtpSettings, mail: MailSettings) -
         problems.append("mail.address: required with imap.host or smtp.host (our own address)")
     if imap.host is not None and smtp.host is None:
         problems.append("smtp.host: required when imap.host is set (replies leave by SMTP)")
+    if imap.host is not None and not (imap.username and imap.password):
+        problems.append("imap.username, imap.password: required when imap.host is set")
     if imap.host is not None and imap.security == "starttls":
         problems.append(
             "imap.security: starttls is not supported by the IMAP client (aioimaplib); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import ssl
@@ -70,6 +71,7 @@ class SmtpTransport:
         self.on_failure = on_failure
         self.on_status = on_status
         self._away = 0  # connection failures in a row
+        self._closing: set[asyncio.Task[None]] = set()
         self.sent = 0
 
     async def deliver(self, outbound: Outbound) -> str | None:
@@ -87,9 +89,14 @@ class SmtpTransport:
         except BadRecipient as exc:
             await self._report(outbound, str(exc))
             raise Rejected(str(exc)) from exc
-        await self._send(outbound, composed.message)
+        await self._send_mapped(outbound, composed.message)
         self.sent += 1
         return composed.message_id
+
+    async def close(self) -> None:
+        """Wait for the QUITs still under way (at shutdown, so no socket is left open)."""
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=self.options.timeout)
 
     async def _references(self, outbound: Outbound) -> tuple[str, ...]:
         given = tuple(outbound.extra.get("references", "").split())
@@ -100,22 +107,34 @@ class SmtpTransport:
         # A staff answer has no email to reply to: it continues the ticket's thread.
         return tuple(await self.thread_lookup(outbound.ticket_id, outbound.chat_id))
 
-    async def _send(self, outbound: Outbound, message: EmailMessage) -> None:
+    async def _send(self, message: EmailMessage) -> None:
+        options = self.options
+        client = aiosmtplib.SMTP(
+            hostname=options.host,
+            port=options.port,
+            username=options.username or None,
+            password=options.password or None,
+            use_tls=options.security == "ssl",
+            # False, not None: aiosmtplib would otherwise upgrade only when offered, and
+            # send the password in clear text to a server that does not offer it (C31).
+            start_tls=options.security == "starttls",
+            tls_context=options.tls_context,
+            timeout=options.timeout,
+        )
+        try:
+            await client.connect()
+            await client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        finally:
+            self._after_send(client)
+
+    async def _send_mapped(self, outbound: Outbound, message: EmailMessage) -> None:
+        """`_send`, with each failure turned into what the outbox sender understands."""
         options = self.options
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=options.host,
-                port=options.port,
-                username=options.username or None,
-                password=options.password or None,
-                use_tls=options.security == "ssl",
-                # False, not None: aiosmtplib would otherwise upgrade only when offered, and
-                # send the password in clear text to a server that does not offer it.
-                start_tls=options.security == "starttls",
-                tls_context=options.tls_context,
-                timeout=options.timeout,
-            )
+            await self._send(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await self._refused(outbound, exc)
         except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPServerDisconnected, OSError) as exc:
@@ -136,6 +155,24 @@ class SmtpTransport:
                 logger.info("SMTP server %s is answering again", options.host)
             self._away = 0
             self.on_status("smtp", True, "sent")
+
+    def _after_send(self, client: aiosmtplib.SMTP) -> None:
+        """QUIT without waiting: the message counts as sent once DATA is accepted.
+
+        Waiting for QUIT's answer before returning would widen the window in which a kill
+        leaves a message the server took but the journal does not name (sent again later).
+        """
+        if not client.is_connected:
+            return
+        task = asyncio.create_task(self._quit(client))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _quit(self, client: aiosmtplib.SMTP) -> None:
+        try:
+            await asyncio.wait_for(client.quit(), timeout=self.options.timeout)
+        except Exception:  # the message is delivered; a lost QUIT changes nothing
+            client.close()
 
     def _server_away(self, exc: Exception) -> None:
         self._away += 1

@@ -273,6 +273,7 @@ async def test_every_shared_mail_case_through_the_running_channel(
     assert await _stored_count(helpdesk) == 2 + len(cases)
     [scanner_reply] = to_address(smtp_sink, "scanner@office.example.org")[:1]
     assert scanner_reply.message["Message-ID"]
+    assert scanner_reply.message["In-Reply-To"] is None  # it had no Message-ID to name
     # C23a: no reply to the out-of-office, a note on its ticket, which stays as it was.
     replied_to = {m.message["In-Reply-To"] for m in smtp_sink.messages}
     assert "<c23a-ooo@example.org>" not in replied_to and "<c18@example.org>" in replied_to

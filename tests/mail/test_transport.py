@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,6 +13,16 @@ from mail.transport import SmtpOptions, SmtpTransport
 from tests.e2e.mail_harness import body_text
 from tests.mailservers import SmtpSink, smtp_sink_fixture  # noqa: F401
 from tests.mailservers.dovecot import free_port
+
+_made: list[SmtpTransport] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_transports() -> AsyncIterator[None]:
+    yield
+    while _made:
+        await _made.pop().close()
+
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -34,6 +45,7 @@ def transport_for(
         on_status=lambda *args: statuses.append(args),
     )
     transport.failures = failures  # type: ignore[attr-defined]
+    _made.append(transport)
     return transport, statuses
 
 
@@ -162,4 +174,6 @@ async def test_implicit_tls_and_auth() -> None:
         )
         await transport.deliver(outbound())
         [captured] = await sink.wait_for(1)
+        await transport.close()
+        await asyncio.sleep(0.2)  # a TLS socket closes a few loop turns after QUIT
     assert captured.auth_user == "elearning"
