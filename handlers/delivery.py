@@ -87,7 +87,8 @@ def from_payload(message: OutboxMessage) -> Outbound:
         subject=data.get("subject"),
         purpose=data.get("purpose", "reply"),
         ticket_id=data.get("ticket_id") or message.ticket_id,
-        extra=dict(data.get("extra", {})),
+        # The row's stable handle: a channel may build an idempotency key from it.
+        extra={**data.get("extra", {}), OUTBOX_REF: message.ref},
         files=tuple(
             OutFile(
                 name=f["name"],
@@ -101,5 +102,7 @@ def from_payload(message: OutboxMessage) -> Outbound:
     )
 
 
+# The outbox row's `ref`, added to `extra` when a message is read back from the outbox.
+OUTBOX_REF = "outbox_ref"
 # How many pieces of a split message went out before a failure (kept in `extra`).
 PIECES_SENT = "pieces_sent"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
@@ -12,6 +13,7 @@ from email.utils import format_datetime, make_msgid
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from handlers.delivery import OUTBOX_REF
 from handlers.markup import to_plain
 from handlers.messages import Outbound
 from mail.htmltext import html_to_text
@@ -78,8 +80,7 @@ def compose(
 ) -> Composed:
     """The email for one outbox message; `references` are earlier Message-IDs, oldest first."""
     to = recipient(outbound.chat_id)
-    domain = sender.rpartition("@")[2]
-    message_id = make_msgid(domain=domain)
+    message_id = _message_id(outbound, sender.rpartition("@")[2])
     in_reply_to = outbound.reply_to_ref or (references[-1] if references else None)
     chain = [*references, *([in_reply_to] if in_reply_to else [])]
     chain = list(dict.fromkeys(one_line(ref).strip("<>") for ref in chain if ref))
@@ -96,6 +97,19 @@ def compose(
     _mark_automatic(message, outbound, threaded=bool(chain))
     _body(message, outbound, language)
     return Composed(message, message_id.strip("<>"))
+
+
+def _message_id(outbound: Outbound, domain: str) -> str:
+    """The same Message-ID each time one outbox row is sent.
+
+    A send the server took just before a crash goes again after the restart (the answer to
+    DATA never arrived); with the same Message-ID, mail clients show it once.
+    """
+    ref = outbound.extra.get(OUTBOX_REF)
+    if not ref:
+        return make_msgid(domain=domain)
+    digest = hashlib.sha256(f"{ref}\n{outbound.chat_id}\n{outbound.html}".encode()).hexdigest()
+    return f"<sunari.{ref}.{digest[:16]}@{domain}>"
 
 
 def _mark_automatic(message: EmailMessage, outbound: Outbound, *, threaded: bool) -> None:
