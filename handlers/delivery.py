@@ -88,7 +88,7 @@ def from_payload(message: OutboxMessage) -> Outbound:
         purpose=data.get("purpose", "reply"),
         ticket_id=data.get("ticket_id") or message.ticket_id,
         # The row's stable handle: a channel may build an idempotency key from it.
-        extra={**data.get("extra", {}), OUTBOX_REF: message.ref},
+        extra={**data.get("extra", {}), **({OUTBOX_REF: message.ref} if message.ref else {})},
         files=tuple(
             OutFile(
                 name=f["name"],
