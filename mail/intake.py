@@ -39,6 +39,9 @@ _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UID = re.compile(rb"UID (\d+)")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,300})>")
 _FETCH_CHUNK = 50
+_FETCH_BYTES = 8_000_000  # at most this much mail in memory per fetch
+_SLOW_LINK = 50_000  # bytes/s a fetch is allowed for, beyond the usual timeout
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
 class ImapError(Exception):
@@ -192,12 +195,28 @@ class ImapIntake:
     async def _fetch_new(self, client: aioimaplib.IMAP4, uidvalidity: int) -> None:
         uids = await self._new_uids(client, uidvalidity)
         for start in range(0, len(uids), _FETCH_CHUNK):
-            chunk = uids[start : start + _FETCH_CHUNK]
-            fetched = await self._fetch(client, chunk)
-            await self._store(fetched, uidvalidity, last_uid=max(chunk))
-            self.on_stored()
-            # Only now, with the messages committed, may they be flagged (C30).
-            await self._flag_seen(client, [uid for uid, _ in fetched])
+            sizes = await self._sizes(client, uids[start : start + _FETCH_CHUNK])
+            for batch, total in _by_size(sizes):
+                fetched = await self._fetch(client, batch, total)
+                await self._store(fetched, uidvalidity, last_uid=max(batch))
+                self.on_stored()
+                # Only now, with the messages committed, may they be flagged (C30).
+                await self._flag_seen(client, [uid for uid, _ in fetched])
+
+    async def _sizes(self, client: aioimaplib.IMAP4, uids: list[int]) -> list[tuple[int, int]]:
+        """(UID, size) of each message, so a fetch holds a bounded amount of mail."""
+        uid_set = ",".join(str(uid) for uid in uids)
+        response = await self._bounded(
+            client.uid("fetch", uid_set, "(UID RFC822.SIZE)"), "fetch sizes"
+        )
+        if response.result != "OK":
+            raise ImapError(f"UID FETCH RFC822.SIZE refused: {response.lines[-1:]!r}")
+        sizes = {}
+        for line in response.lines:
+            uid, size = _UID.search(bytes(line)), _SIZE.search(bytes(line))
+            if uid is not None and size is not None:
+                sizes[int(uid.group(1))] = int(size.group(1))
+        return [(uid, sizes.get(uid, 0)) for uid in uids]
 
     async def _new_uids(self, client: aioimaplib.IMAP4, uidvalidity: int) -> list[int]:
         async with self.sessions() as session:
@@ -220,10 +239,14 @@ class ImapIntake:
         # "n:*" names the newest message even when its UID is below n.
         return sorted(uid for uid in (int(n) for n in numbers if n.isdigit()) if uid > last)
 
-    async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
+    async def _fetch(
+        self, client: aioimaplib.IMAP4, uids: list[int], size: int
+    ) -> list[tuple[int, bytes]]:
         uid_set = ",".join(str(uid) for uid in uids)
+        # A big message on a slow link may take long; a bounded wait must still let it finish.
+        limit = self.options.timeout * 4 + size / _SLOW_LINK
         response = await self._bounded(
-            client.uid("fetch", uid_set, "(UID BODY.PEEK[])"), "fetch", scale=4
+            client.uid("fetch", uid_set, "(UID BODY.PEEK[])"), "fetch", limit=limit
         )
         if response.result != "OK":
             raise ImapError(f"UID FETCH refused: {response.lines[-1:]!r}")
@@ -342,7 +365,6 @@ class ImapIntake:
         step: Awaitable[T] | Coroutine[Any, Any, T],
         what: str,
         *,
-        scale: float = 1.0,
         limit: float | None = None,
     ) -> T:
         """Every wait has an end: the step's answer, a lost connection or a timeout."""
@@ -351,7 +373,7 @@ class ImapIntake:
         try:
             done, _ = await asyncio.wait(
                 {task, lost},
-                timeout=limit or self.options.timeout * scale,
+                timeout=limit or self.options.timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
@@ -372,6 +394,22 @@ class ImapIntake:
         transport = client.protocol.transport
         if transport is not None:
             transport.close()
+
+
+def _by_size(sizes: list[tuple[int, int]]) -> list[tuple[list[int], int]]:
+    """UIDs in order, grouped so each group holds at most _FETCH_BYTES (or one message)."""
+    groups: list[tuple[list[int], int]] = []
+    batch: list[int] = []
+    total = 0
+    for uid, size in sizes:
+        if batch and total + size > _FETCH_BYTES:
+            groups.append((batch, total))
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        groups.append((batch, total))
+    return groups
 
 
 def _key(raw: bytes) -> str:
