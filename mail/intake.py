@@ -9,23 +9,20 @@ point either leaves the message to be fetched again or has it stored; the unique
 from __future__ import annotations
 
 import asyncio
-import email.parser
-import hashlib
 import logging
 import random
 import re
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from email import policy
 from typing import Any, TypeVar
 
 import aioimaplib
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mail.decode import stored_payload
-from mail.parsing import digest_key
+from mail.imapwire import SIZE, UID, by_size, parse_fetch, storage_key
 from storage import mail as mail_store
 from storage import queues
 
@@ -36,12 +33,8 @@ StatusCallback = Callable[[str, bool, str], None]
 Alert = Callable[[str, bool], Awaitable[None]]  # (detail, recovered)
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
-_UID = re.compile(rb"UID (\d+)")
-_MESSAGE_ID = re.compile(r"<([^<>\s]{1,300})>")
 _FETCH_CHUNK = 50
-_FETCH_BYTES = 8_000_000  # at most this much mail in memory per fetch
 _SLOW_LINK = 50_000  # bytes/s a fetch is allowed for, beyond the usual timeout
-_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
 class ImapError(Exception):
@@ -75,32 +68,6 @@ class ImapOptions:
     def mailbox(self) -> str:
         """The key of this folder's position in the database."""
         return f"{self.username}@{self.host}:{self.port}/{self.folder}"[:400]
-
-
-def external_id(raw: bytes) -> str:
-    """What recognises a message seen before: its Message-ID, else a digest of its bytes."""
-    try:
-        headers = email.parser.BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-        value = str(headers.get("message-id", "") or "")
-    except Exception:  # a header block the parser chokes on: the digest still works
-        value = ""
-    found = _MESSAGE_ID.search(value)
-    return found.group(1) if found else digest_key(raw)
-
-
-def parse_fetch(lines: Sequence[Any]) -> list[tuple[int, bytes]]:
-    """(UID, raw message) pairs of a `UID FETCH ... (UID BODY.PEEK[])` answer."""
-    found = []
-    for index, line in enumerate(lines):
-        if not isinstance(line, bytearray) or index == 0:
-            continue
-        head = bytes(lines[index - 1])
-        tail = lines[index + 1] if index + 1 < len(lines) else b""
-        tail = b"" if isinstance(tail, bytearray) else bytes(tail)
-        match = _UID.search(head) or _UID.search(tail)
-        if match is not None:
-            found.append((int(match.group(1)), bytes(line)))
-    return found
 
 
 class ImapIntake:
@@ -196,7 +163,7 @@ class ImapIntake:
         uids = await self._new_uids(client, uidvalidity)
         for start in range(0, len(uids), _FETCH_CHUNK):
             sizes = await self._sizes(client, uids[start : start + _FETCH_CHUNK])
-            for batch, total in _by_size(sizes):
+            for batch, total in by_size(sizes):
                 fetched = await self._fetch(client, batch, total)
                 await self._store(fetched, uidvalidity, last_uid=max(batch))
                 self.on_stored()
@@ -213,7 +180,7 @@ class ImapIntake:
             raise ImapError(f"UID FETCH RFC822.SIZE refused: {response.lines[-1:]!r}")
         sizes = {}
         for line in response.lines:
-            uid, size = _UID.search(bytes(line)), _SIZE.search(bytes(line))
+            uid, size = UID.search(bytes(line)), SIZE.search(bytes(line))
             if uid is not None and size is not None:
                 sizes[int(uid.group(1))] = int(size.group(1))
         return [(uid, sizes.get(uid, 0)) for uid in uids]
@@ -262,7 +229,7 @@ class ImapIntake:
     ) -> None:
         items = [
             (
-                _key(raw),
+                storage_key(raw),
                 stored_payload(
                     raw, uid=uid, uidvalidity=uidvalidity, mailbox=self.options.mailbox
                 ),
@@ -394,28 +361,6 @@ class ImapIntake:
         transport = client.protocol.transport
         if transport is not None:
             transport.close()
-
-
-def _by_size(sizes: list[tuple[int, int]]) -> list[tuple[list[int], int]]:
-    """UIDs in order, grouped so each group holds at most _FETCH_BYTES (or one message)."""
-    groups: list[tuple[list[int], int]] = []
-    batch: list[int] = []
-    total = 0
-    for uid, size in sizes:
-        if batch and total + size > _FETCH_BYTES:
-            groups.append((batch, total))
-            batch, total = [], 0
-        batch.append(uid)
-        total += size
-    if batch:
-        groups.append((batch, total))
-    return groups
-
-
-def _key(raw: bytes) -> str:
-    key = external_id(raw)
-    # inbound_updates.external_id holds 320 characters; longer ids are stored as a digest.
-    return key if len(key) <= 300 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _lines(response: Any) -> list[Any]:

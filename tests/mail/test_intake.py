@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mail.decode import raw_of
-from mail.intake import ImapIntake, ImapOptions, _by_size, external_id, parse_fetch
+from mail.imapwire import by_size, external_id, parse_fetch
+from mail.intake import ImapIntake, ImapOptions
 from storage.models import InboundUpdate, MailboxState
 from tests.e2e.mail_harness import make_mail
 from tests.mailservers import DovecotServer, dovecot_server_fixture  # noqa: F401
@@ -237,6 +238,6 @@ async def _equals(values: list[bool], expected: list[bool]) -> bool:
 
 def test_fetches_hold_a_bounded_amount_of_mail() -> None:
     sizes = [(1, 5_000_000), (2, 2_000_000), (3, 3_000_000), (4, 20_000_000), (5, 10)]
-    assert _by_size(sizes) == [
+    assert by_size(sizes) == [
         ([1, 2], 7_000_000), ([3], 3_000_000), ([4], 20_000_000), ([5], 10)
     ]  # fmt: skip
