@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.flows.config import FlowConfig
@@ -23,7 +24,18 @@ class HelpdeskConfig:
     lms: LmsConfig | None = None  # None: no LMS; cari_mk answers from the knowledge base
     flows: FlowConfig = field(default_factory=FlowConfig)
     max_file_bytes: int = 10 * 1024 * 1024
+    email: EmailRules | None = None  # None: no email channel
 
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""
         return external_id in self.staff_ids.get(channel, frozenset())
+
+
+@dataclass(frozen=True)
+class EmailRules:
+    """The email channel's own facts: staff addresses and the limit on automatic replies."""
+
+    address: str
+    staff_addresses: tuple[str, ...] = ()
+    auto_reply_limit: int = 5
+    auto_reply_window: timedelta = timedelta(hours=3)

@@ -86,8 +86,9 @@ def from_payload(message: OutboxMessage) -> Outbound:
         reply_to_ref=data.get("reply_to_ref"),
         subject=data.get("subject"),
         purpose=data.get("purpose", "reply"),
-        ticket_id=data.get("ticket_id"),
-        extra=dict(data.get("extra", {})),
+        ticket_id=data.get("ticket_id") or message.ticket_id,
+        # The row's stable handle: a channel may build an idempotency key from it.
+        extra={**data.get("extra", {}), **({OUTBOX_REF: message.ref} if message.ref else {})},
         files=tuple(
             OutFile(
                 name=f["name"],
@@ -101,5 +102,7 @@ def from_payload(message: OutboxMessage) -> Outbound:
     )
 
 
+# The outbox row's `ref`, added to `extra` when a message is read back from the outbox.
+OUTBOX_REF = "outbox_ref"
 # How many pieces of a split message went out before a failure (kept in `extra`).
 PIECES_SENT = "pieces_sent"

@@ -45,6 +45,25 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class MailInfo:
+    """What an email adds to an `Inbound`: its kind, threading and delivery-report facts.
+
+    `kind` is person, bounce, auto_reply, bulk or own; `may_auto_reply` is False for
+    everything the loop rules forbid answering automatically, with `reason` saying why.
+    """
+
+    kind: str
+    may_auto_reply: bool
+    reason: str
+    address: str | None  # the sender's address, None when none could be found (C14)
+    message_id: str
+    references: tuple[str, ...] = ()  # In-Reply-To and References, oldest first
+    report_recipients: tuple[str, ...] = ()  # addresses a delivery report says failed
+    report_original_id: str | None = None  # the Message-ID the report is about
+    parse_error: str | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One thing a person did: a message, a command or a button press.
 
@@ -71,6 +90,7 @@ class Inbound:
     note: str | None = None  # what the adapter saw but could not turn into text
     subject: str | None = None
     event: str | None = None  # blocked, unblocked: the person changed our membership
+    mail: MailInfo | None = None  # set for email only
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import limits, lms_staff, training_chat, workflow_chat
+from handlers import email_flow, limits, lms_staff, training_chat, workflow_chat
 from handlers import tickets as ticket_flow
 from handlers.answers import Answers
 from handlers.config import HelpdeskConfig
@@ -64,7 +64,11 @@ class Helpdesk:
 
     async def handle(self, session: AsyncSession, inbound: Inbound) -> None:
         """Handle one message; every write goes through `session` and commits together."""
+        if inbound.mail is not None and await email_flow.screen(self, session, inbound):
+            return
         turn = await self._turn(session, inbound)
+        if inbound.mail is not None and await email_flow.intercept(self, turn):
+            return
         if inbound.event is not None:
             await self._membership(turn, inbound.event)
             return
@@ -89,10 +93,15 @@ class Helpdesk:
     ) -> None:
         """Apologise to the sender and show the failed input to staff."""
         name, channel, body = "?", "?", shorten(str(payload), 500)
-        if inbound is not None:
+        # No apology to mail that must not be answered automatically (a bounce, a list).
+        quiet = (
+            inbound is not None and inbound.mail is not None and not inbound.mail.may_auto_reply
+        )
+        if inbound is not None and not quiet:
             turn = await self._turn(session, inbound)
             await turn.log_in("failed")
             await turn.reply(text(turn.language, "error_apology"))
+        if inbound is not None:
             name, channel, body = inbound.sender.display_name, inbound.channel, inbound.text
         staff = self.config.staff_chat
         if staff is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from handlers import email_staff
 from handlers.config import HelpdeskConfig
 from handlers.flows.cards import details_block, done_buttons
 from handlers.lms_buttons import lms_buttons
@@ -263,6 +264,7 @@ async def _to_requester(turn: Turn, ticket: Ticket, html: str) -> None:
         html=html,
         ticket_id=ticket.id,
         subject=f"[#{ticket.id}]",
+        extra={"by_staff": "1"} if turn.is_staff else {},  # email: not an automatic answer
     )
     await turn.send(
         outbound, to=ticket.requester, topic=ticket.topic, ticket=ticket, by_staff=turn.is_staff
@@ -280,6 +282,7 @@ async def _to_staff(
 ) -> None:
     staff = await turn.staff_chat()
     if staff is None:
+        await email_staff.copy_to_staff(turn, html, ticket)
         logger.warning(
             "ticket #%s has no staff group to go to (telegram.staff_chat_id unset)", ticket.id
         )
@@ -300,3 +303,4 @@ async def _to_staff(
         extra=extra,
     )
     await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket)
+    await email_staff.copy_to_staff(turn, html, ticket)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
 from handlers.markup import to_plain
-from handlers.messages import Button, Channel, Inbound, Outbound
+from handlers.messages import Button, Channel, Inbound, MailInfo, Outbound
 from storage import interactions, kv, queues, tickets
 from storage.models import Conversation, Identity, Interaction, Person, Ticket
 
@@ -94,6 +95,8 @@ class Turn:
             reply_to_ref=self.inbound.message_ref if self.inbound.is_group else None,
             subject=self.inbound.subject,
         )
+        if self.inbound.mail is not None:  # an email answer continues the sender's thread
+            outbound = replace(outbound, **email_thread(self.inbound.mail))
         await self.send(outbound, to=self.person, topic=topic, ticket=ticket)
 
     async def send(
@@ -174,4 +177,14 @@ def _attachments(inbound: Inbound) -> dict[str, object] | None:
             }
             for a in inbound.attachments
         ]
+    }
+
+
+def email_thread(mail: MailInfo) -> dict[str, Any]:
+    """In-Reply-To and References for an answer to this email."""
+    # A mail without Message-ID is known by a digest (C21): nothing a reply could name.
+    has_id = not mail.message_id.startswith("sha256:")
+    return {
+        "reply_to_ref": mail.message_id if has_id else None,
+        "extra": {"references": " ".join(mail.references[-20:])},
     }

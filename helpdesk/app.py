@@ -31,6 +31,7 @@ from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
 from helpdesk.health_wiring import HealthTasks
 from helpdesk.lms import build_lms_worker, lms_config
+from helpdesk.mail_wiring import email_decoders, email_intake, email_rules, email_transports
 from helpdesk.scheduling import schedule_config
 from helpdesk.settings import Settings
 from schedules.runner import Scheduler
@@ -48,7 +49,10 @@ def helpdesk_config(settings: Settings, *, with_lms: bool = False) -> HelpdeskCo
     if settings.telegram.staff_chat_id is not None:
         staff_chat = (Channel.TELEGRAM.value, str(settings.telegram.staff_chat_id))
     return HelpdeskConfig(
-        staff_ids={Channel.TELEGRAM.value: frozenset(str(i) for i in settings.staff.telegram_ids)},
+        staff_ids={
+            Channel.TELEGRAM.value: frozenset(str(i) for i in settings.staff.telegram_ids),
+            Channel.EMAIL.value: frozenset(settings.mail.staff_addresses),
+        },
         staff_chat=staff_chat,
         language=settings.language,
         zone=settings.zone,
@@ -57,6 +61,7 @@ def helpdesk_config(settings: Settings, *, with_lms: bool = False) -> HelpdeskCo
         flows=settings.flows.as_config(),
         max_text_chars=settings.limits.max_text_chars,
         max_file_bytes=int(settings.limits.max_file_mb * 1024 * 1024),
+        email=email_rules(settings),
     )
 
 
@@ -120,6 +125,12 @@ class Service:
         self.journal: SentJournal | None = None
         self.sender: OutboxSender | None = None
         self.delivery: DeliveryProcess | None = None
+        self.email_transports = (
+            {} if settings.delivery == "process"
+            else email_transports(
+                settings, self.sessions, self.helpdesk.config, on_status=self.health.on_status
+            )
+        )  # fmt: skip
         if settings.delivery == "process":
             self.delivery = DeliveryProcess(settings, on_status=self.health.on_status)
             wake = self.delivery.wake
@@ -127,7 +138,7 @@ class Service:
             self.journal = SentJournal(journal_path(settings))
             self.sender = OutboxSender(
                 self.sessions,
-                {Channel.TELEGRAM: self.telegram.transport},
+                {Channel.TELEGRAM: self.telegram.transport, **self.email_transports},
                 journal=self.journal,
                 max_attempts=settings.telegram.max_send_attempts,
                 on_chat_moved=staff_chat_moved,
@@ -137,7 +148,7 @@ class Service:
         self.processor = InboundProcessor(
             self.sessions,
             self.helpdesk,
-            {Channel.TELEGRAM.value: self.telegram.decode},
+            {Channel.TELEGRAM.value: self.telegram.decode, **email_decoders(settings)},
             after_commit=wake,
         )
         self.telegram.on_stored = self.processor.wake
@@ -149,6 +160,13 @@ class Service:
         )
         self.scheduler = Scheduler(self.sessions, self.helpdesk.schedule)
         self.health_tasks = HealthTasks(self)
+        self.mail_intake = email_intake(
+            settings,
+            self.sessions,
+            self.helpdesk.config,
+            on_stored=self.processor.wake,
+            on_status=self.health.on_status,
+        )
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set or SIGTERM/SIGINT arrives; then stop cleanly."""
@@ -170,6 +188,8 @@ class Service:
             _supervised("scheduler", self.scheduler.run),
             _supervised("health", self.health_tasks.run),
         ]
+        if self.mail_intake is not None:
+            tasks.insert(1, _supervised("email intake", self.mail_intake.run))
         logger.info(
             "helpdesk running (%s mode, %s delivery)",
             self.settings.telegram.mode,
@@ -186,9 +206,11 @@ class Service:
         await self.delivery.run()
 
     async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
-        intake, *workers = tasks
-        # Input not yet confirmed to Telegram comes again after a restart: cut it off now.
-        intake.cancel()
+        intakes = [t for t in tasks if t.get_name().endswith("intake")]
+        workers = [t for t in tasks if t not in intakes]
+        # Input not yet confirmed (to Telegram, or flagged in IMAP) comes again: cut it off now.
+        for intake in intakes:
+            intake.cancel()
         self.processor.stop()
         if self.lms is not None:
             self.lms.stop()
@@ -205,7 +227,9 @@ class Service:
                 "%s did not finish within %s s; cancelled", task.get_name(), SHUTDOWN_GRACE
             )
             task.cancel()
-        await asyncio.gather(intake, *workers, return_exceptions=True)
+        await asyncio.gather(*intakes, *workers, return_exceptions=True)
+        for transport in self.email_transports.values():
+            await transport.close()
         await self.telegram.stop()
         await self._release()
 

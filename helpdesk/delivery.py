@@ -33,6 +33,9 @@ def settings_line(settings: Settings) -> bytes:
     for key in ("token", "secret_token"):
         secret = getattr(settings.telegram, key)
         data["telegram"][key] = None if secret is None else secret.get_secret_value()
+    for section in ("imap", "smtp"):
+        password = getattr(settings, section).password
+        data[section]["password"] = None if password is None else password.get_secret_value()
     return json.dumps(data).encode() + b"\n"
 
 
@@ -109,7 +112,8 @@ async def deliver(settings: Settings) -> None:
     from handlers.journal import SentJournal
     from handlers.messages import Channel
     from handlers.sender import OutboxSender
-    from helpdesk.app import journal_path, staff_chat_moved, telegram_options
+    from helpdesk.app import helpdesk_config, journal_path, staff_chat_moved, telegram_options
+    from helpdesk.mail_wiring import email_transports
     from storage.database import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
@@ -118,14 +122,16 @@ async def deliver(settings: Settings) -> None:
     # One deliverer at a time: a new one waits here until one left by a killed parent exits.
     await asyncio.to_thread(fcntl.flock, journal.fileno(), fcntl.LOCK_EX)
     channel = TelegramChannel(telegram_options(settings), sessions)
+    status = throttled(_status_to_parent)
+    mail = email_transports(settings, sessions, helpdesk_config(settings), on_status=status)
     sender = OutboxSender(
         sessions,
-        {Channel.TELEGRAM: channel.transport},
+        {Channel.TELEGRAM: channel.transport, **mail},
         journal=journal,
         max_attempts=settings.telegram.max_send_attempts,
         on_chat_moved=staff_chat_moved,
         shares_loop=False,
-        on_status=throttled(_status_to_parent),
+        on_status=status,
     )
     try:
         await channel.application.initialize()
@@ -137,6 +143,8 @@ async def deliver(settings: Settings) -> None:
         await sender.run()
         reader.cancel()
     finally:
+        for transport in mail.values():
+            await transport.close()
         await channel.application.shutdown()
         await engine.dispose()
         journal.close()

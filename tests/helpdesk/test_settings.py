@@ -149,6 +149,9 @@ def test_example_file_names_every_key_and_each_example_is_valid(tmp_path: Path) 
         "health",
         "privacy",
         "limits",
+        "imap",
+        "smtp",
+        "mail",
     }
     top = set(Settings.model_fields) - set(sections)
     assert top <= set(re.findall(r"(?m)^(\w+) = ", enabled.split("[telegram]")[0]))
@@ -270,3 +273,49 @@ def test_lms_needs_a_token_with_its_address_and_never_shows_it(tmp_path: Path) -
     settings = load_settings(write(tmp_path, '[lms]\nurl = "https://lms.example/"\ntoken = "t"'))
     assert settings.lms.enabled and settings.lms.url == "https://lms.example"
     assert not load_settings().lms.enabled
+
+
+MAIL: dict[str, object] = {"address": "elearning@unr.ac.id"}
+
+
+@pytest.mark.parametrize(
+    ("smtp", "expected"),
+    [
+        ({"port": 465, "security": "starttls"}, "smtp.port: 465 expects TLS from the first byte"),
+        ({"port": 465, "security": "none"}, "smtp.port: 465 expects TLS"),
+        ({"port": 587, "security": "ssl"}, "smtp.port: 587 starts in plain text"),
+        ({"security": "none", "password": "x"}, "smtp.security: none would send the password"),
+    ],
+)
+def test_contradicting_smtp_settings_stop_start_up(smtp: dict[str, object], expected: str) -> None:
+    # C31: a TLS mismatch would otherwise show only as a timeout on the first reply.
+    with pytest.raises(ConfigError) as caught:
+        load_settings(smtp={"host": "smtp.unr.ac.id", **smtp}, mail=MAIL)
+    message = str(caught.value)
+    assert expected in message and message.count("\n") == 1  # one clear line
+    assert "got ***" not in message
+
+
+def test_imap_needs_smtp_and_an_address_and_no_starttls() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(imap={"host": "mail.unr.ac.id", "security": "starttls"})
+    message = str(caught.value)
+    assert "mail.address: required" in message and "smtp.host: required" in message
+    assert "imap.security: starttls is not supported" in message
+
+
+def test_mail_defaults_and_consistent_settings_load() -> None:
+    settings = load_settings(
+        imap={"host": "mail.unr.ac.id", "username": "elearning", "password": "rahasia"},
+        smtp={"host": "smtp.unr.ac.id"},
+        mail={"address": "ElearNing@unr.ac.id", "staff_addresses": [" Staf@unr.ac.id "]},
+    )
+    assert settings.imap.effective_port == 993 and settings.smtp.effective_port == 587
+    assert settings.mail.address == "elearning@unr.ac.id"
+    assert settings.mail.staff_addresses == ["staf@unr.ac.id"]
+    assert "rahasia" not in repr(settings)
+
+
+def test_without_imap_host_the_mail_sections_are_optional() -> None:
+    settings = load_settings()
+    assert settings.imap.host is None and settings.smtp.host is None

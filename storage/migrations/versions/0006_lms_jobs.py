@@ -1,6 +1,6 @@
 """lms jobs
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-04 10:00:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import storage.types
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
