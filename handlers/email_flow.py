@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import tickets as ticket_flow
 from handlers.email_staff import notify_staff
 from handlers.email_texts import email_text
+from handlers.flows import entry as flows
 from handlers.markup import shorten
 from handlers.messages import Channel, Inbound, MailInfo
 from handlers.turn import Turn
@@ -74,7 +75,10 @@ async def intercept(helpdesk: Helpdesk, turn: Turn) -> bool:
         await ticket_flow.follow_up(turn, own_ticket)
         return True
     if ticket is None and await mail_store.is_ours(session, mail.references):
-        # An answer to the bot's answer: it did not help, so a person takes over.
+        # An answer to the bot's answer: a guided flow's form (or NIM, code) goes to the
+        # flow that asked for it; anything else means the answer did not help.
+        if turn.conversation is not None and inbound.text and await flows.on_text(turn):
+            return True
         await helpdesk.answers.hand_over(turn, inbound.text or inbound.subject or "-")
         return True
     # Email has no buttons to pick a topic or ask for staff: when the knowledge base has
