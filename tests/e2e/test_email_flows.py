@@ -67,13 +67,13 @@ async def _mail_number(sink: SmtpSink, address: str, number: int) -> EmailMessag
     return to_address(sink, address)[number - 1].message
 
 
-def _reply(ours: EmailMessage, body: str) -> bytes:
-    """The lecturer's answer to `ours`: threaded on it, our plain text quoted below."""
+def _reply(ours: EmailMessage, body: str, *, sender: str = LECTURER) -> bytes:
+    """The person's answer to `ours`: threaded on it, our plain text quoted below."""
     quoted = "\n".join(f"> {line}" for line in body_text(ours).splitlines())
     text = f"{body}\n\nPada Jum, 4 Des 2026, Helpdesk <{ours['From']}> menulis:\n{quoted}\n"
     references = " ".join(filter(None, [ours["References"], ours["Message-ID"]]))
     raw, _ = make_mail(
-        f"Budi Santoso <{LECTURER}>",
+        sender,
         f"Re: {ours['Subject']}",
         text,
         headers={"In-Reply-To": ours["Message-ID"], "References": references},
@@ -188,3 +188,40 @@ async def test_activation_on_telegram_with_the_code_from_the_delivered_mail(
     assert found[1] not in again.text
     assert len(to_address(smtp_sink, STUDENT_MAIL)) == 1
     assert not [r for r in await helpdesk.report() if found[1] in r.text]
+
+
+async def test_activation_by_email_replies_threaded_on_our_mail(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:  # fmt: skip
+    async def add_roster(session: Any) -> None:
+        row = RosterRow("2021010002", "mahasiswa", "Dewi", STUDENT_MAIL, "TI")
+        await roster.upsert(session, [row])
+        await session.commit()
+
+    await helpdesk.query(add_roster)
+    raw, _ = make_mail(
+        f"Dewi <{STUDENT_MAIL}>", "Aktivasi", "akun sunari saya belum aktif, cara aktivasinya?"
+    )
+    await append(dovecot_server, raw)
+    asked = await _mail_number(smtp_sink, STUDENT_MAIL, 1)
+    assert "NIM" in body_text(asked)
+
+    await append(dovecot_server, _reply(asked, "2021010002", sender=STUDENT_MAIL))
+    await _mail_number(smtp_sink, STUDENT_MAIL, 3)  # "the code went to d***@..." and the code
+    [code_mail] = [
+        m.message
+        for m in to_address(smtp_sink, STUDENT_MAIL)
+        if m.message["Subject"] == "Kode aktivasi akun SUNARI"
+    ]
+    found = re.search(r"\b(\d{6})\b", body_text(code_mail))
+    assert found is not None
+    assert await helpdesk.tickets() == []  # the NIM reply was not handed over as a question
+
+    await append(dovecot_server, _reply(code_mail, found[1], sender=STUDENT_MAIL))
+    linked = body_text(await _mail_number(smtp_sink, STUDENT_MAIL, 4))
+    assert "Berhasil" in linked
+    [ticket] = await helpdesk.tickets()
+    assert ticket.kind == "activation" and ticket.details is not None
+    assert ticket.details["nim"] == "2021010002"
+    await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
