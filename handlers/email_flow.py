@@ -111,7 +111,7 @@ async def _referenced_ticket(turn: Turn, mail: MailInfo) -> Ticket | None:
 
 async def _over_limit(turn: Turn) -> str | None:
     # Known shortcoming: a guided flow's form answers count too, so a person who needs more
-    # than three rounds of corrections within the window reaches staff as a plain ticket.
+    # than two rounds of corrections within the window reaches staff as a plain ticket.
     rules = turn.config.email
     if rules is None:
         return None
