@@ -165,11 +165,7 @@ async def _through_the_intake(url: str, helpdesk: Helpdesk, batch: list[bytes]) 
                 or 0
             )
             answered = int(
-                await session.scalar(
-                    select(func.count(func.distinct(OutboxMessage.chat_id))).where(
-                        OutboxMessage.channel == "email"
-                    )
-                )
+                await session.scalar(select(func.count()).where(OutboxMessage.channel == "email"))
                 or 0
             )
             notices = int(
@@ -223,7 +219,7 @@ def test_arbitrary_raw_emails_are_handled_or_set_aside_and_shown_to_staff(
     print(
         f"generated inputs: {tried['intake']} raw emails in {tried['batches']} batches "
         f"through the intake ({tried['done']} stored rows handled, {tried['failed']} set aside "
-        f"as failed, {tried['answered']} senders in all answered by email); {tried['decoder']} "
+        f"as failed, {tried['answered']} email replies queued in all); {tried['decoder']} "
         "through the email decoder alone (this session)"
     )
 
