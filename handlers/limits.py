@@ -21,16 +21,28 @@ MB = 1024 * 1024
 
 
 async def refuse_oversized(turn: Turn) -> bool:
-    """Refuse the message if it is too large; True when it was refused (and answered)."""
+    """Refuse the message if it is too large; True when it was refused (and answered).
+
+    Mail that must not be answered automatically (lists, auto-replies) is left to the
+    email rules, which pass it to staff quietly with its text already cut by the parser.
+    """
     inbound, config = turn.inbound, turn.config
+    if inbound.mail is not None and not inbound.mail.may_auto_reply:
+        return False
     too_big = [a for a in inbound.attachments if _size(a.size) > config.max_file_bytes]
-    if len(inbound.text) > config.max_text_chars:
+    # An email body over the limit arrives cut to it by the parser, marked as cut.
+    cut = inbound.mail is not None and inbound.mail.text_truncated
+    if len(inbound.text) > config.max_text_chars or cut:
         length = len(inbound.text)
+        shown: object = length
+        if cut:
+            limit = config.max_text_chars
+            shown = ("more than {}" if turn.language == "en" else "lebih dari {}").format(limit)
         turn.inbound = replace(inbound, text=_preview(inbound.text))
-        logger.info("message of %s characters from %s refused", length, inbound.sender.external_id)
+        logger.info("message of %s characters from %s refused", shown, inbound.sender.external_id)
         await turn.log_in("too_long")
         await turn.reply(
-            base_text(turn.language, "too_long", length=length, limit=config.max_text_chars)
+            base_text(turn.language, "too_long", length=shown, limit=config.max_text_chars)
         )
         return True
     if too_big:

@@ -61,6 +61,7 @@ class MailInfo:
     report_recipients: tuple[str, ...] = ()  # addresses a delivery report says failed
     report_original_id: str | None = None  # the Message-ID the report is about
     parse_error: str | None = None
+    text_truncated: bool = False  # the body was longer than limits.max_text_chars
 
 
 @dataclass(frozen=True)

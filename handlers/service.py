@@ -67,12 +67,13 @@ class Helpdesk:
         if inbound.mail is not None and await email_flow.screen(self, session, inbound):
             return
         turn = await self._turn(session, inbound)
+        # Before email's own handling, or an oversized email would open a ticket first.
+        if await limits.refuse_oversized(turn):
+            return
         if inbound.mail is not None and await email_flow.intercept(self, turn):
             return
         if inbound.event is not None:
             await self._membership(turn, inbound.event)
-            return
-        if await limits.refuse_oversized(turn):
             return
         if inbound.callback is not None:
             await self._callback(turn, inbound.callback)

@@ -45,7 +45,9 @@ def email_decoders(settings: Settings) -> dict[str, EmailDecoder]:
     if not settings.mail.address:
         return {}
     decoder = EmailDecoder(
-        [settings.mail.address], max_attachment_bytes=settings.mail.max_attachment_bytes
+        [settings.mail.address],
+        max_attachment_bytes=settings.mail.max_attachment_bytes,
+        max_text_chars=settings.limits.max_text_chars,
     )
     return {Channel.EMAIL.value: decoder}
 

@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from handlers.intake import UnreadableInput
@@ -14,6 +15,8 @@ from mail.classify import classify
 from mail.parsing import MailAttachment, ParsedMail, parse_message
 
 logger = logging.getLogger(__name__)
+
+HEAD_BYTES = 1024 * 1024
 
 
 def stored_payload(raw: bytes, *, uid: int, uidvalidity: int, mailbox: str) -> dict[str, Any]:
@@ -37,13 +40,39 @@ def raw_of(payload: dict[str, Any]) -> bytes:
 class EmailDecoder:
     """Parses and classifies a stored message; never raises on bad mail (C13-C26)."""
 
-    def __init__(self, own_addresses: Iterable[str], *, max_attachment_bytes: int) -> None:
+    def __init__(
+        self,
+        own_addresses: Iterable[str],
+        *,
+        max_attachment_bytes: int,
+        max_text_chars: int = 20_000,
+    ) -> None:
         self.own = tuple(a.lower() for a in own_addresses)
         self.max_attachment_bytes = max_attachment_bytes
+        # The same limit the helpdesk refuses longer messages at: a body cut here is
+        # marked, and refused there, rather than answered from its first part.
+        self.max_text_chars = max_text_chars
 
     def __call__(self, payload: dict[str, Any]) -> Inbound:
-        parsed = parse_message(raw_of(payload), max_attachment_bytes=self.max_attachment_bytes)
-        return to_inbound(parsed, self.own)
+        raw = raw_of(payload)
+        # The email package holds several copies of what it parses (about 9x a message
+        # with a 20 MB attachment): a message far over the attachment limit is parsed from
+        # its head only (headers and the text that comes first) and refused by its size.
+        oversized = len(raw) > 2 * self.max_attachment_bytes + HEAD_BYTES
+        parsed = parse_message(
+            raw[:HEAD_BYTES] if oversized else raw,
+            max_text_chars=self.max_text_chars,
+            max_attachment_bytes=self.max_attachment_bytes,
+        )
+        inbound = to_inbound(parsed, self.own)
+        if not oversized:
+            return inbound
+        logger.info("email %s of %s bytes parsed from its head", inbound.message_ref, len(raw))
+        # What the head holds of its files is cut short: listed only, like any file over
+        # the limit, beside the whole message's size.
+        cut = tuple(replace(a, ref="") for a in inbound.attachments)
+        whole = Attachment(kind="document", ref="", mime_type="message/rfc822", size=len(raw))
+        return replace(inbound, attachments=(*cut, whole))
 
 
 def to_inbound(parsed: ParsedMail, own: Iterable[str]) -> Inbound:
@@ -61,6 +90,7 @@ def to_inbound(parsed: ParsedMail, own: Iterable[str]) -> Inbound:
         report_recipients=parsed.report_recipients,
         report_original_id=parsed.report_original_message_id,
         parse_error=parsed.parse_error,
+        text_truncated=parsed.text_truncated,
     )
     if parsed.parse_error:
         logger.warning("email %s could not be parsed: %s", info.message_id, parsed.parse_error)

@@ -8,6 +8,8 @@ E-learning report still counts every message, topic, outcome and ticket.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,8 +34,9 @@ from storage.models import (
 logger = logging.getLogger(__name__)
 
 PURGED = "[dihapus: masa simpan habis]"
+HEADER_BYTES = 256 * 1024  # more header than any mailer writes; the rest is not read
 # Who sent a stored raw input, per channel; a channel whose payload names its sender
-# differently adds its reader here (the email channel: the From address).
+# differently adds its reader here.
 PayloadOwner = Callable[[dict[str, Any]], str | None]
 PAYLOAD_OWNERS: dict[str, PayloadOwner] = {}
 
@@ -48,7 +51,26 @@ def telegram_owner(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def email_owner(payload: dict[str, Any]) -> str | None:
+    """The From address of a stored raw email, read as the email decoder reads it."""
+    # Only the header block is parsed: an export scans every stored email, some of them
+    # large. Imported here so the storage layer loads without the mail adapter.
+    from mail.parsing import parse_message
+
+    encoded = payload.get("raw")
+    if not isinstance(encoded, str):
+        return None  # purged, or not a raw message
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        return None
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=-1)
+    head = raw[: end + 2] if end >= 0 else raw[:HEADER_BYTES]
+    return parse_message(head[:HEADER_BYTES]).from_address
+
+
 PAYLOAD_OWNERS["telegram"] = telegram_owner
+PAYLOAD_OWNERS["email"] = email_owner
 
 
 class PersonNotFound(LookupError):

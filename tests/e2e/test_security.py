@@ -1,9 +1,10 @@
 """Security audit, end to end: staff powers, other people's tickets, escaping, secrets in logs.
 
 POWERS lists every staff power the helpdesk has, each with how a non-staff member of the
-staff group would try it. A new staff power (flows' "mark done", workflows, announcements,
-reports) gets a row here: the test then checks that it refuses, logs who tried, and changes
-nothing.
+staff group would try it: tickets, the flows' "mark done" (t:d:), workflows (/alur and the
+w:d: step button), trainings (/pelatihan_baru, /peserta, /hadir) and the LMS buttons (l:c:,
+l:e:, l:u:). A new staff power gets a row here: the test then checks that it refuses, logs
+who tried, and changes nothing (ticket, workflows, trainings, registrations, LMS jobs).
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handlers.redact import MASK, RedactingFilter, protect
 from helpdesk import logs
 from helpdesk.settings import Settings, TelegramSettings, secret_values
-from storage.models import Interaction
+from storage.models import Interaction, LmsJob, Registration, Training, WorkflowInstance
 from tests.botapi.server import FakeBotApi
 from tests.botapi.state import SentMessage
 from tests.conftest import shared_path
-from tests.e2e.harness import STAFF_GROUP, STUDENT_ID, RunningHelpdesk, button
+from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID, RunningHelpdesk, button
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db]
 
@@ -45,12 +47,25 @@ def forged_press(api: FakeBotApi, user: int, message: SentMessage, data: str) ->
     }
 
 
+Setup = Callable[[FakeBotApi], Awaitable[object]]
+
+
+async def _no_setup(api: FakeBotApi) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Power:
-    """One staff power and how an outsider tries it on the ticket card."""
+    """One staff power and how an outsider tries it on the ticket card.
+
+    `setup` runs as staff before the attempt (e.g. starts the workflow whose step the
+    outsider then tries to mark done); `told` is what the outsider is told.
+    """
 
     name: str
     attempt: Callable[[FakeBotApi, SentMessage], Awaitable[object]]
+    setup: Setup = _no_setup
+    told: str = "hanya untuk staf"
 
 
 async def _claim(api: FakeBotApi, card: SentMessage) -> object:
@@ -76,13 +91,110 @@ async def _forged_close_in_private(api: FakeBotApi, card: SentMessage) -> object
     return await api.send_update(forged_press(api, INTRUDER, mine, "t:x:1"))
 
 
+def _ticket_of(card: SentMessage) -> str:
+    return button(card, "t:c:").rsplit(":", 1)[1]
+
+
+def _forged_on_card(
+    data: Callable[[str], str],
+) -> Callable[[FakeBotApi, SentMessage], Awaitable[object]]:
+    """An outsider's press on the staff group's card with data of their choosing."""
+
+    async def attempt(api: FakeBotApi, card: SentMessage) -> object:
+        return await api.send_update(forged_press(api, INTRUDER, card, data(_ticket_of(card))))
+
+    return attempt
+
+
+def _in_staff_group(command: str) -> Callable[[FakeBotApi, SentMessage], Awaitable[object]]:
+    async def attempt(api: FakeBotApi, card: SentMessage) -> object:
+        return await api.send_text(INTRUDER, command, chat=STAFF_GROUP)
+
+    return attempt
+
+
+async def _staff_starts_workflow(api: FakeBotApi) -> None:
+    await api.send_text(
+        STAFF_ID, "/alur@unr_helpdesk_bot mulai 6.C.f | Sertifikat MK", chat=STAFF_GROUP
+    )
+    await api.wait_for(lambda: any("dimulai" in m.text for m in api.messages_to(STAFF_GROUP)))
+
+
+async def _staff_creates_training(api: FakeBotApi) -> None:
+    await api.send_text(
+        STAFF_ID,
+        "/pelatihan_baru@unr_helpdesk_bot Pelatihan LMS | internal | 2030-01-10 09:00 | "
+        "2030-01-10 12:00 | Lab 1 | 20",
+        chat=STAFF_GROUP,
+    )
+    await api.wait_for(lambda: any("dibuat" in m.text for m in api.messages_to(STAFF_GROUP)))
+
+
+async def _workflow_step_done(api: FakeBotApi, card: SentMessage) -> object:
+    # Step 1 of workflow #1, pressed by someone who neither is staff nor holds the step.
+    return await api.send_update(forged_press(api, INTRUDER, card, "w:d:1:1"))
+
+
+BOT = "@unr_helpdesk_bot"
 POWERS = [
     Power("claim", _claim),
     Power("close", _close),
     Power("reply to the user", _reply),
     Power("list open tickets", _list_open),
     Power("close by forged button data", _forged_close_in_private),
+    Power("flows: mark done", _forged_on_card(lambda t: f"t:d:{t}")),
+    Power("workflows: list", _in_staff_group(f"/alur{BOT}")),
+    Power("workflows: start", _in_staff_group(f"/alur{BOT} mulai 6.C.f | Palsu")),
+    Power(
+        "workflows: step done by command",
+        _in_staff_group(f"/alur{BOT} selesai 1"),
+        setup=_staff_starts_workflow,
+    ),
+    Power(
+        "workflows: step done button",
+        _workflow_step_done,
+        setup=_staff_starts_workflow,
+        told="bukan milik Anda",
+    ),
+    Power(
+        "trainings: create",
+        _in_staff_group(
+            f"/pelatihan_baru{BOT} Palsu | internal | 2030-01-10 09:00 | 2030-01-10 12:00 | X | 9"
+        ),
+    ),
+    Power(
+        "trainings: participants",
+        _in_staff_group(f"/peserta{BOT} 1"),
+        setup=_staff_creates_training,
+    ),
+    Power(
+        "trainings: attendance",
+        _in_staff_group(f"/hadir{BOT} 1 1"),
+        setup=_staff_creates_training,
+    ),
+    Power("LMS: create course", _forged_on_card(lambda t: f"l:c:{t}")),
+    Power("LMS: enrol", _forged_on_card(lambda t: f"l:e:{t}")),
+    Power("LMS: use existing course", _forged_on_card(lambda t: f"l:u:{t}:5")),
 ]
+
+
+async def _state(helpdesk: RunningHelpdesk) -> tuple[object, ...]:
+    """What a staff power could change besides the ticket: counts and workflow steps."""
+
+    async def load(session: Any) -> tuple[object, ...]:
+        counts = [
+            await session.scalar(select(func.count()).select_from(model))
+            for model in (WorkflowInstance, Training, Registration, LmsJob)
+        ]
+        steps = (
+            await session.execute(
+                select(WorkflowInstance.id, WorkflowInstance.step, WorkflowInstance.status)
+            )
+        ).all()
+        attended = (await session.execute(select(Registration.id, Registration.attended))).all()
+        return (*counts, sorted(steps), sorted(attended))
+
+    return tuple(await helpdesk.query(load))
 
 
 async def _open_ticket(api: FakeBotApi, user: int, question: str) -> SentMessage:
@@ -98,8 +210,11 @@ async def test_every_staff_power_refuses_non_staff_logs_who_and_changes_nothing(
     caplog.set_level(logging.WARNING)
     api.user(INTRUDER, "Bukan Staf")
     card = await _open_ticket(api, STUDENT_ID, "Berapa biaya UKT semester ini?")
+    await power.setup(api)
     to_student = len(api.messages_to(STUDENT_ID))
     cards = len(api.messages_to(STAFF_GROUP))
+    edits = sum(c.method == "editMessageText" for c in api.calls)
+    before = await _state(helpdesk)
 
     await power.attempt(api, card)
 
@@ -111,19 +226,20 @@ async def test_every_staff_power_refuses_non_staff_logs_who_and_changes_nothing(
         )
 
     await api.wait_for(refused)
-    await api.wait_for(lambda: _told_staff_only(api))
+    await api.wait_for(lambda: _told(api, power.told))
     [ticket] = await helpdesk.tickets()
     assert (ticket.status, ticket.assignee_id) == ("open", None)
+    assert await _state(helpdesk) == before
     assert len(api.messages_to(STUDENT_ID)) == to_student
     # The group sees at most the polite refusal; no card was edited or added.
-    assert not any(c.method == "editMessageText" for c in api.calls)
+    assert sum(c.method == "editMessageText" for c in api.calls) == edits
     assert len(api.messages_to(STAFF_GROUP)) <= cards + 1
 
 
-def _told_staff_only(api: FakeBotApi) -> bool:
+def _told(api: FakeBotApi, phrase: str) -> bool:
     answers = [str(c.params.get("text")) for c in api.calls if c.method == "answerCallbackQuery"]
     texts = [m.text for m in api.sent] + answers
-    return any("hanya untuk staf" in t for t in texts)
+    return any(phrase in t for t in texts)
 
 
 async def test_a_user_sees_only_their_own_tickets_whatever_number_or_button_they_send(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
 
 import pytest
@@ -12,13 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.decode import decode_update
 from bot.intake import store_updates
-from handlers.config import HelpdeskConfig
+from handlers.config import EmailRules, HelpdeskConfig
 from handlers.intake import InboundProcessor
 from handlers.knowledge import KnowledgeBase
 from handlers.matching import Matcher
 from handlers.service import Helpdesk
+from mail.decode import EmailDecoder, raw_of, stored_payload
+from mail.imapwire import storage_key
+from storage import queues
 from storage.models import InboundUpdate, Interaction, OutboxMessage, Ticket
-from storage.privacy import PURGED, PersonNotFound, export_person, find_person, purge_before
+from storage.privacy import (
+    PURGED,
+    PersonNotFound,
+    email_owner,
+    export_person,
+    find_person,
+    purge_before,
+)
 from storage.types import utcnow
 
 pytestmark = pytest.mark.db
@@ -125,3 +137,48 @@ async def test_purge_blanks_old_words_and_keeps_every_row_the_report_counts(
     assert ticket is not None and ticket.question == PURGED and ticket.details is None
     assert payloads.count({}) == 2 and any(p for p in payloads)
     assert held and held >= 3
+
+
+def _email(sender: str, body: str) -> tuple[str, dict[str, Any]]:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "helpdesk@unr.example", "Tanya"
+    message["Message-ID"] = make_msgid(domain="client.example")
+    message.set_content(body)
+    raw = message.as_bytes()
+    return storage_key(raw), stored_payload(raw, uid=1, uidvalidity=1, mailbox="INBOX")
+
+
+async def test_export_holds_the_persons_stored_raw_emails_and_nobody_elses(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    kb = KnowledgeBase.load()
+    config = HelpdeskConfig(
+        staff_chat=("telegram", "-100500"), email=EmailRules(address="helpdesk@unr.example")
+    )
+    decoder = EmailDecoder(["helpdesk@unr.example"], max_attachment_bytes=10_000)
+    async with sessions.begin() as session:
+        await queues.store_inbound(
+            session,
+            "email",
+            [
+                _email("Dewi <Dewi@Client.example>", DEWI_SECRET),
+                _email("Budi <budi@client.example>", BUDI_TEXT),
+            ],
+        )
+    helpdesk = Helpdesk(config, kb, Matcher(kb))
+    await InboundProcessor(sessions, helpdesk, {"email": decoder}).process_pending()
+
+    async with sessions() as session:
+        dewi = await find_person(session, "dewi@client.example")
+        data = await export_person(session, dewi)
+    [row] = data["inbound_updates"]
+    assert row["channel"] == "email"
+    assert DEWI_SECRET in raw_of(row["payload"]).decode()
+    text = json.dumps(data, ensure_ascii=False)
+    assert BUDI_TEXT not in text and "budi@client.example" not in text
+
+
+def test_email_owner_reads_only_the_header_block_and_tolerates_purged_rows() -> None:
+    _, payload = _email("Dewi <dewi@client.example>", "x" * 1000)
+    assert email_owner(payload) == "dewi@client.example"
+    assert email_owner({}) is None and email_owner({"raw": "!!"}) is None
