@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
-from collections.abc import AsyncIterator
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+import xlsxwriter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.interactions import REPORT_COLUMNS
 from storage.report_cells import CELL_LIMIT, Cells, report_cells
-from storage.xlsx import SheetWriter
 
 FORMATS = ("csv", "xlsx")
 SHEET_NAME = "laporan E-learning"
-__all__ = ["CELL_LIMIT", "FORMATS", "export_report", "local_range", "write_xlsx"]
+# A sheet holds 1,048,576 rows; past that (header included) the report goes on in another.
+SHEET_ROWS = 1_048_575
+__all__ = ["CELL_LIMIT", "FORMATS", "SHEET_NAME", "export_report", "local_range", "write_xlsx"]
+
+# Characters XML 1.0 cannot carry: XlsxWriter would write control characters as _xHHHH_
+# escapes and fail on lone surrogates, so they are dropped, as the CSV keeps them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Every cell is text already guarded against formulas (storage.report_cells): XlsxWriter
+# must not turn any of it into a formula, number or link. constant_memory writes each row
+# out as soon as the next one starts, with inline strings, so memory stays flat.
+_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+# Rows written between two returns to the event loop (the digest runs in the service's).
+_YIELD_EVERY = 500
 
 
 def local_range(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -59,15 +80,67 @@ async def _write_csv(cells: AsyncIterator[list[Cells]], output: Path) -> int:
     return count
 
 
-async def write_xlsx(cells: AsyncIterator[list[Cells]], output: Path | IO[bytes]) -> int:
+def _xml_safe(row: Cells) -> Cells:
+    # One search per row, not per cell: almost no row holds such a character.
+    if _NOT_XML.search("".join(row)) is None:
+        return row
+    return [_NOT_XML.sub("", value) for value in row]
+
+
+async def write_xlsx(
+    cells: AsyncIterator[list[Cells]],
+    output: Path | IO[bytes],
+    *,
+    sheet_rows: int = SHEET_ROWS,
+) -> int:
     """Stream batches of report cells into an XLSX file or stream; return the rows written.
 
-    Rows go out as they come (see `storage.xlsx`), so memory stays flat however long the
-    report, and a year of it is written in seconds.
+    XlsxWriter in constant-memory mode keeps one row at a time. A file is assembled in a
+    scratch folder beside it and moved into place at the end, so a failed export leaves no
+    half-written report behind. More than `sheet_rows` rows continue on further sheets.
     """
-    with SheetWriter(output, REPORT_COLUMNS, sheet_name=SHEET_NAME) as sheet:
-        append = sheet.append
-        async for batch in cells:
-            for row in batch:
-                append(row)
-        return sheet.rows
+    with tempfile.TemporaryDirectory(
+        prefix=".xlsx-", dir=output.parent if isinstance(output, Path) else None
+    ) as scratch:
+        assembled = Path(scratch, "report.xlsx")
+        book = xlsxwriter.Workbook(
+            str(assembled) if isinstance(output, Path) else output,
+            {**_OPTIONS, "tmpdir": scratch},
+        )
+        try:
+            count = await _fill(book, cells, sheet_rows)
+        finally:
+            # Also on failure: closing releases the row files kept in the scratch folder.
+            book.close()
+        if isinstance(output, Path):
+            os.replace(assembled, output)
+    return count
+
+
+async def _fill(book: Any, cells: AsyncIterator[list[Cells]], sheet_rows: int) -> int:
+    bold = book.add_format({"bold": True})
+    sheets = 0
+    row = sheet_rows  # no sheet yet: the first row opens one
+    count = 0
+    sheet: Any = None
+    async for batch in cells:
+        for cells_row in batch:
+            if row >= sheet_rows:
+                sheets += 1
+                sheet = book.add_worksheet(SHEET_NAME if sheets == 1 else f"{SHEET_NAME} {sheets}")
+                _write_row(sheet, 0, REPORT_COLUMNS, bold)
+                row = 0
+            row += 1
+            _write_row(sheet, row, _xml_safe(cells_row))
+            count += 1
+            if count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+    if sheet is None:
+        _write_row(book.add_worksheet(SHEET_NAME), 0, REPORT_COLUMNS, bold)
+    return count
+
+
+def _write_row(sheet: Any, row: int, values: Sequence[str], style: Any = None) -> None:
+    write = sheet.write_string
+    for column, value in enumerate(values):
+        write(row, column, value, style)

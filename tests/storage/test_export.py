@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,9 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import people, tickets
-from storage.export import export_report
+from storage.export import export_report, write_xlsx
 from storage.interactions import REPORT_COLUMNS
 from storage.models import Interaction
+from storage.report_cells import Cells
 
 pytestmark = pytest.mark.db
 
@@ -145,3 +148,90 @@ async def test_unknown_format_is_refused(sessions: Sessions, tmp_path: Path) -> 
     day = date(2026, 3, 10)
     with pytest.raises(ValueError, match="format"):
         await export_report(sessions, day, day, MAKASSAR, tmp_path / "r.pdf", fmt="pdf")
+
+
+async def _batches(rows: list[tuple[str, ...]], *, size: int = 2) -> AsyncIterator[list[Cells]]:
+    for start in range(0, len(rows), size):
+        yield list(rows[start : start + size])
+
+
+def _row(text: str) -> tuple[str, ...]:
+    return ("2026-03-10 00:00:00", "telegram", "in", "Ani", "", "", text, "", "bot", "answered")
+
+
+async def test_xlsx_keeps_texts_and_drops_what_xml_cannot_carry() -> None:
+    texts = [
+        "a < b & c > d",
+        "  spasi di depan ",
+        "emoji 🙂 dan ümlaut",
+        '"kutip"',
+        "bel\x07 tab\t baris\nbaru \x1b[31m",
+        "surrogate \ud800 sendiri",
+        "'=1+1",
+    ]
+    buffer = io.BytesIO()
+
+    count = await write_xlsx(_batches([_row(t) for t in texts]), buffer)
+
+    book = load_workbook(buffer)
+    sheet = book["laporan E-learning"]
+    rows = list(sheet.values)
+    assert count == len(texts) and book.sheetnames == ["laporan E-learning"]
+    assert rows[0] == REPORT_COLUMNS and sheet["A1"].font.b and not sheet["A2"].font.b
+    assert [row[6] for row in rows[1:]] == [
+        "a < b & c > d",
+        "  spasi di depan ",
+        "emoji 🙂 dan ümlaut",
+        '"kutip"',
+        "bel tab\t baris\nbaru [31m",
+        "surrogate  sendiri",
+        "'=1+1",
+    ]
+    # Nothing is a formula, even the guarded text, and empty cells stay empty text.
+    assert all(cell.data_type == "s" for cell in sheet[len(texts) + 1])
+    assert rows[1][4] == ""
+
+
+async def test_xlsx_goes_on_in_another_sheet_past_the_row_limit(tmp_path: Path) -> None:
+    output = tmp_path / "laporan.xlsx"
+
+    count = await write_xlsx(
+        _batches([_row(str(n)) for n in range(7)], size=3), output, sheet_rows=3
+    )
+
+    book = load_workbook(output, read_only=True)
+    try:
+        names = book.sheetnames
+        texts = [[row[6] for row in book[name].iter_rows(values_only=True)] for name in names]
+    finally:
+        book.close()
+    assert count == 7
+    assert names == ["laporan E-learning", "laporan E-learning 2", "laporan E-learning 3"]
+    column = REPORT_COLUMNS[6]
+    assert texts == [[column, "0", "1", "2"], [column, "3", "4", "5"], [column, "6"]]
+    assert [p.name for p in tmp_path.iterdir()] == ["laporan.xlsx"]
+
+
+async def test_failed_xlsx_export_leaves_no_file(tmp_path: Path) -> None:
+    async def broken() -> AsyncIterator[list[Cells]]:
+        yield [_row("satu")]
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        await write_xlsx(broken(), tmp_path / "laporan.xlsx")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_many_rows_stream_in_order() -> None:
+    buffer = io.BytesIO()
+    rows = [_row(str(n)) for n in range(5000)]
+
+    count = await write_xlsx(_batches(rows, size=1000), buffer)
+
+    book = load_workbook(buffer, read_only=True)
+    try:
+        texts = [row[6] for row in book["laporan E-learning"].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    assert count == 5000 and texts[1:] == [str(n) for n in range(5000)]
