@@ -47,6 +47,10 @@ def last_fire(trigger: CronTrigger, now: datetime, *, within: timedelta) -> date
     return latest
 
 
+# How long a stop waits for a job run in progress (a digest being built) to commit.
+JOB_STOP_GRACE = 10.0
+
+
 class Scheduler:
     """Runs the due reminders and workflow checks every tick, and the weekly digest."""
 
@@ -62,6 +66,8 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self._scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()  # job runs APScheduler started
+        self._serving = False  # `run` is under way and shuts the scheduler down itself
 
     async def tick(self) -> int:
         """Send what has fallen due now; return how many messages were queued."""
@@ -95,7 +101,7 @@ class Scheduler:
         scheduler = AsyncIOScheduler(timezone=self.config.zone)
         tick = self.config.tick_seconds
         scheduler.add_job(
-            _guarded("reminder tick", self.tick),
+            self._tracked(_guarded("reminder tick", self.tick)),
             IntervalTrigger(seconds=tick, timezone=self.config.zone),
             id=TICK_JOB,
             misfire_grace_time=max(1, int(tick)),
@@ -104,7 +110,7 @@ class Scheduler:
             next_run_time=datetime.now(self.config.zone),
         )
         scheduler.add_job(
-            _guarded("weekly digest", self.digest),
+            self._tracked(_guarded("weekly digest", self.digest)),
             digest_trigger(self.config),
             id=DIGEST_JOB,
             misfire_grace_time=int(self.config.digest_grace.total_seconds()),
@@ -122,17 +128,47 @@ class Scheduler:
     async def run(self) -> None:
         """Catch up, start the jobs and run until `stop` (one supervised task)."""
         # Not cleared here: a stop() that came before this task first ran still counts.
-        await self.catch_up()
-        self.start()
+        self._serving = True
         try:
+            await self.catch_up()
+            self.start()
             await self._stop.wait()
         finally:
+            await self._finish_in_flight()
             self._shutdown()
+            self._serving = False
 
     def stop(self) -> None:
-        """Stop the jobs; a run in progress finishes its own transaction."""
+        """Start no new job runs; `run` lets one in progress commit, then shuts down."""
         self._stop.set()
-        self._shutdown()
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()
+        if not self._serving:
+            self._shutdown()
+
+    def _tracked(self, run: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        # APScheduler starts each run as a task of its own and cancels it on shutdown; a
+        # digest cut off mid-transaction would be built again, so runs are waited for.
+        async def tracked() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                await run()
+            finally:
+                self._in_flight.discard(task)
+
+        return tracked
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        _, late = await asyncio.wait(set(self._in_flight), timeout=JOB_STOP_GRACE)
+        for task in late:
+            logger.warning("a scheduled job did not finish within %s s; cancelled", JOB_STOP_GRACE)
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     def _shutdown(self) -> None:
         if self._scheduler is not None and self._scheduler.running:

@@ -174,3 +174,27 @@ async def test_stop_before_the_task_runs_still_stops_it(sessions: Sessions) -> N
     task = asyncio.create_task(scheduler.run())
     scheduler.stop()  # as the service does on a quick SIGTERM
     await asyncio.wait_for(task, 10)
+
+
+async def test_stop_waits_for_a_job_run_in_progress(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # APScheduler cancels the runs it started when it shuts down, and the service disposes
+    # of the database right after: a run in progress must finish (commit) before either.
+    scheduler = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-07 10:00")))
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def slow_tick() -> int:
+        started.set()
+        await asyncio.sleep(0.5)
+        finished.set()
+        return 0
+
+    monkeypatch.setattr(scheduler, "tick", slow_tick)
+    task = asyncio.create_task(scheduler.run())
+    await asyncio.wait_for(started.wait(), 10)
+
+    scheduler.stop()
+    await asyncio.wait_for(task, 10)
+
+    assert finished.is_set()
