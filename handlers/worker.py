@@ -30,5 +30,8 @@ class Worker:
     async def _pause(self, timeout: float) -> None:
         """Sleep up to `timeout` seconds, or until woken."""
         self._wake.clear()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+        # arrives as the wait ends, and a loop that was only cancelled would then run on.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -94,3 +95,26 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+def _cancel_stubborn_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a test left running, again if a task ignored the first cancellation.
+
+    On Python 3.11 `asyncio.wait_for` can drop a cancellation that coincides with the end of
+    its wait (fixed in 3.12), and pytest-asyncio's loop teardown cancels only once: such a
+    task would hold the run until CI's limit. Its stack is printed, so the leak is seen.
+    """
+    for round_ in range(5):
+        tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not tasks:
+            return
+        if round_:
+            for task in tasks:
+                print(f"\ntask still running after a cancellation: {task!r}", file=sys.stderr)
+                task.print_stack(file=sys.stderr)
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.wait(tasks, timeout=10))
+
+
+asyncio.runners._cancel_all_tasks = _cancel_stubborn_tasks  # type: ignore[attr-defined]

@@ -238,7 +238,8 @@ class BotState:
             remaining = deadline - loop.time()
             event = self._changed
             try:
-                await asyncio.wait_for(event.wait(), max(remaining, 0))
+                async with asyncio.timeout(max(remaining, 0)):  # wait_for may drop a cancel
+                    await event.wait()
             except TimeoutError:
                 if predicate():
                     return

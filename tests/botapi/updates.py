@@ -95,7 +95,8 @@ class UpdateQueue:
                 break
             wake = self._wake
             try:
-                await asyncio.wait_for(wake.wait(), remaining)
+                async with asyncio.timeout(remaining):  # wait_for may drop a cancellation
+                    await wake.wait()
             except TimeoutError:
                 break
             if generation != self._generation:
