@@ -98,7 +98,7 @@ class BotCommand:
     name: str
     argv: list[str]
     database_url: str | None = None
-    delivery: str = "inline"
+    delivery: str = "process"
 
     def env(self, api: FakeBotApi) -> dict[str, str]:
         """The subprocess environment: ours without HELPDESK_*, plus the bot's settings."""
@@ -303,7 +303,8 @@ async def finish_profiler(profiler: asyncio.subprocess.Process) -> None:
 async def start_profiler(
     process: asyncio.subprocess.Process, folder: Path | None, name: str
 ) -> asyncio.subprocess.Process | None:
-    """py-spy on the bot from now until it exits (collapsed stacks, idle and threads shown)."""
+    """py-spy on the bot and its children until it exits (collapsed stacks, idle and threads
+    shown)."""
     if folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
@@ -311,7 +312,7 @@ async def start_profiler(
     output = folder / f"{name}.txt"
     return await asyncio.create_subprocess_exec(
         *[str(py_spy), "record", "--pid", str(process.pid), "--format", "raw", "-o", str(output)],
-        *["--idle", "--threads", "--nonblocking", "--rate", "200"],
+        *["--idle", "--threads", "--subprocesses", "--nonblocking", "--rate", "200"],
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -416,7 +417,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--delivery",
         choices=("inline", "process"),
-        default="inline",
+        default="process",
         help="the helpdesk's `delivery` setting: send in its own process or a second one",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -44,18 +44,33 @@ class Helpdesk:
         self.schedule = ScheduleConfig()  # trainings and workflows; set from the settings
 
     async def prepare(self, session: AsyncSession, batch: Sequence[Inbound]) -> None:
-        """Read ahead, in one query, the senders of a batch who appear in it once.
+        """Read ahead, in one query, the senders of a batch who appear in it once, and
+        create in one flush those never seen before.
 
         A sender with several messages in the batch is read per message instead: an earlier
-        message may change what the next one must see (a ticket, a question awaited).
+        message may change what the next one must see (a ticket, a question awaited). Email
+        senders are only read: mail that is screened out (a bounce, an auto-reply) must not
+        create a person.
         """
         counts = Counter((i.channel.value, i.sender.external_id) for i in batch)
         self._read_ahead = {}
         for channel in {channel for channel, _ in counts}:
-            once = [sender for (ch, sender), n in counts.items() if ch == channel and n == 1]
-            if once:
-                found = await people.known_senders(session, channel, once)
-                self._read_ahead.update({(channel, key): k for key, k in found.items()})
+            once = {sender for (ch, sender), n in counts.items() if ch == channel and n == 1}
+            if not once:
+                continue
+            found = await people.known_senders(session, channel, sorted(once))
+            self._read_ahead.update({(channel, key): k for key, k in found.items()})
+            newcomers = [
+                (i.sender.external_id, i.sender.display_name, self._language(i))
+                for i in batch
+                if i.channel.value == channel
+                and i.mail is None
+                and i.sender.external_id in once
+                and i.sender.external_id not in found
+            ]
+            if newcomers:
+                created = await people.create_many(session, channel, newcomers)
+                self._read_ahead.update({(channel, key): k for key, k in created.items()})
 
     def _ahead(self, session: AsyncSession, inbound: Inbound) -> people.Known | None:
         known = self._read_ahead.pop((inbound.channel.value, inbound.sender.external_id), None)

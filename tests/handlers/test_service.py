@@ -261,3 +261,36 @@ async def test_a_staff_reply_quoting_an_unrecorded_card_finds_the_ticket_by_its_
     )
 
     assert any("Sudah beres." in h for h in to_chat(queued, "111"))
+
+
+async def test_a_batch_of_newcomers_each_get_one_person_and_their_answer(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    # The batch path creates senders seen once together; one who writes twice in the same
+    # batch is created by their first message, and the second must find the same person.
+    from handlers.intake import InboundProcessor
+    from storage import queues
+    from storage.models import Identity, Person
+
+    said = [("301", "cara aktivasi akun sunari?"), ("302", "lupa password lms")]
+    said += [("303", "halo"), ("303", "cara daftar SPADA gimana?")]
+    async with sessions.begin() as session:
+        items = [(str(n), {"user": u, "text": t}) for n, (u, t) in enumerate(said)]
+        await queues.store_inbound(session, "telegram", items)
+
+    def decode(payload: dict[str, str]) -> Inbound:
+        return user_says(payload["text"], user=payload["user"])
+
+    processor = InboundProcessor(sessions, helpdesk, {"telegram": decode})
+    assert await processor.process_pending() == 4
+
+    async with sessions() as session:
+        identities = (await session.scalars(select(Identity).order_by(Identity.external_id))).all()
+        people = (await session.scalars(select(Person))).all()
+        queued = (await session.scalars(select(OutboxMessage))).all()
+    assert [i.external_id for i in identities] == ["301", "302", "303"]
+    assert len(people) == 3 and {i.display_name for i in identities} == {
+        "Mahasiswa 301", "Mahasiswa 302", "Mahasiswa 303"
+    }  # fmt: skip
+    assert sorted(m.chat_id for m in queued) == ["301", "302", "303", "303"]
+    assert processor.failed_count == 0

@@ -249,3 +249,33 @@ async def test_a_damaged_stored_email_is_set_aside_with_its_reason_and_shown_to_
     assert (
         "gagal diproses" in notice.payload["html"] and "no raw message" in notice.payload["html"]
     )
+
+
+@pytest.mark.db
+async def test_screened_mail_from_a_new_address_creates_no_person(
+    database_url: str, helpdesk: Helpdesk
+) -> None:
+    # Senders of a batch are created together before handling; mail is left out of that,
+    # since a bounce or our own mail is screened before a person would be made for it.
+    from storage.models import Identity
+
+    raw = (
+        b"From: Mail Delivery System <MAILER-DAEMON@other.example>\r\nTo: "
+        + OURS.encode()
+        + b"\r\nSubject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied"
+        b"\r\nMessage-ID: <bounce-1@other.example>\r\n\r\nThe mail could not be delivered.\r\n"
+    )
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions.begin() as session:
+            await queues.store_inbound(session, "email", [(storage_key(raw), _payload(raw))])
+        processor = InboundProcessor(sessions, helpdesk, {"email": decoder})
+        assert await processor.process_pending() == 1
+        async with sessions() as session:
+            identities = (await session.scalars(select(Identity))).all()
+            row = await session.scalar(select(InboundUpdate))
+    finally:
+        await engine.dispose()
+    assert identities == []
+    assert row is not None and row.status == "done"
