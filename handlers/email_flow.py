@@ -96,15 +96,22 @@ def _plain_question(turn: Turn) -> bool:
 
 async def _referenced_ticket(turn: Turn, mail: MailInfo) -> Ticket | None:
     ticket = await mail_store.ticket_for_refs(turn.session, mail.references)
-    if ticket is not None:
-        return ticket
-    # Some clients drop the headers; the subject tag still names the ticket, but only its
-    # requester or staff may use it (a stranger typing [#12] reaches nobody's ticket).
-    found = TICKET_TAG.search(turn.inbound.subject or "")
-    if found is None:
-        return None
-    ticket = await tickets.get_ticket(turn.session, int(found.group(1)))
-    if ticket is None or not (turn.is_staff or ticket.requester_id == turn.person.id):
+    if ticket is None:
+        # Some clients drop the headers; the subject tag still names the ticket, but only
+        # its requester or staff may use it (a stranger typing [#12] reaches nobody's ticket).
+        found = TICKET_TAG.search(turn.inbound.subject or "")
+        if found is None:
+            return None
+        ticket = await tickets.get_ticket(turn.session, int(found.group(1)))
+        if ticket is None:
+            return None
+    if not (turn.is_staff or ticket.requester_id == turn.person.id):
+        # Answering a ticket is a staff power: this mail is the sender's own question.
+        logger.warning(
+            "refused: email from %s refers to ticket #%s, which is not theirs, and they are "
+            "not staff; handled as their own message",
+            turn.inbound.sender.external_id, ticket.id,
+        )  # fmt: skip
         return None
     return ticket
 

@@ -332,3 +332,37 @@ async def test_attachments_recorded_and_kept_up_to_the_size_limit(
     assert files["log.pdf"]["size"] == 500 and files["log.pdf"]["ref"] == ""  # listed only
     [ticket] = await running.tickets()
     assert ticket.chat_id == USER
+
+
+async def test_a_reply_by_email_from_someone_not_staff_reaches_nobody_and_is_logged(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # The email row of the staff powers (tests/e2e/test_security.py): answering a ticket.
+    # A forwarded staff copy (its Message-ID quoted) and a typed subject tag are both tried.
+    await api.send_text(STUDENT_ID, "/staf Berapa biaya UKT semester ini?")
+    await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
+    [copy] = await smtp_sink.wait_for(1, timeout=20)
+    to_student = len(api.messages_to(STUDENT_ID))
+    [ticket] = await helpdesk.tickets()
+    intruder = "iseng@luar.example"
+    forwarded, _ = make_mail(
+        f"Orang Luar <{intruder}>",
+        f"Re: {copy.message['Subject']}",
+        "Biayanya gratis, tidak usah bayar.",
+        headers={"In-Reply-To": copy.message["Message-ID"]},
+    )
+    tagged, _ = make_mail(intruder, f"Re: [#{ticket.id}]", "Tiket ini sudah selesai.")
+    for raw in (forwarded, tagged):
+        await append(dovecot_server, raw)
+
+    # Each gets its own answer (a ticket of the sender's own at staff) and nothing else.
+    await eventually(lambda: _async_count_to(smtp_sink, intruder, 2), timeout=30)
+    assert len(api.messages_to(STUDENT_ID)) == to_student
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    assert len(refusals) == 2 and all(intruder in m for m in refusals), refusals
+    assert all(f"ticket #{ticket.id}," in m for m in refusals), refusals
+    rows = await helpdesk.report()
+    assert not [r for r in rows if r.outcome == "staff_reply"]
+    still = [t for t in await helpdesk.tickets() if t.id == ticket.id]
+    assert still[0].status == ticket.status and still[0].first_response_at is None

@@ -5,6 +5,8 @@ staff group would try it: tickets, the flows' "mark done" (t:d:), workflows (/al
 w:d: step button), trainings (/pelatihan_baru, /peserta, /hadir) and the LMS buttons (l:c:,
 l:e:, l:u:). A new staff power gets a row here: the test then checks that it refuses, logs
 who tried, and changes nothing (ticket, workflows, trainings, registrations, LMS jobs).
+By email the one staff power is answering a ticket; its row is in tests/e2e/test_email.py
+(`test_a_reply_by_email_from_someone_not_staff_reaches_nobody_and_is_logged`).
 """
 
 from __future__ import annotations
