@@ -173,6 +173,7 @@ async def test_digest_email_parts_and_once_a_week(sessions: Sessions) -> None:
 
 
 async def test_missed_digest_is_sent_once_after_restart(sessions: Sessions) -> None:
+    # Case C35 (shared/cases/scenarios), t2 and variant Q: due while down, sent once.
     await _seed(sessions)
     # Down from Mon 06:55 to 09:40: each start catches up; only the first sends.
     for _ in range(3):
@@ -184,6 +185,7 @@ async def test_missed_digest_is_sent_once_after_restart(sessions: Sessions) -> N
 
 
 async def test_digest_past_its_grace_is_not_sent_late(sessions: Sessions) -> None:
+    # Case C35, variant S.
     # Three weeks down: no pile of old digests; the next Monday's goes out as usual.
     scheduler = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-09 10:00")))
     await scheduler.catch_up()

@@ -87,6 +87,8 @@ async def test_quiet_hours_defer_to_the_morning(sessions: Sessions) -> None:
 
 
 async def test_one_after_a_restart_across_the_due_time(sessions: Sessions) -> None:
+    # Case C35 (shared/cases/scenarios): a reminder planned at run time, then a deploy
+    # across its due time. Reminders live in the database, not in APScheduler's job store.
     ani = await telegram_person(sessions, "111", "Ani")
     await _plan(sessions, ani.id, "2026-12-07 10:00")
     before = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-07 09:50")))
@@ -139,6 +141,8 @@ async def test_planning_twice_keeps_one(sessions: Sessions) -> None:
 async def test_apscheduler_jobs_have_their_own_grace_and_run_at_start(
     sessions: Sessions,
 ) -> None:
+    # Case C33 (shared/cases/scenarios): a grace time given where APScheduler ignores it, so
+    # a loop blocked for 5 s at 09:00 lost the week's digest. Each job carries its own.
     ani = await telegram_person(sessions, "111", "Ani")
     async with sessions() as session, session.begin():
         await reminders.plan(
