@@ -71,7 +71,7 @@ class OutboxSender(Worker):
             except Exception:
                 failures += 1
                 logger.exception("sending from the outbox failed (%s in a row)", failures)
-                await self._pause(min(30.0, 0.5 * 2**failures))
+                await self._pause(min(30.0, 0.5 * 2**failures), until_wake=False)
                 continue
             if not sent and not self._stopping:
                 await self._sleep_until_due()

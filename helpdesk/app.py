@@ -206,6 +206,13 @@ class Service:
         await self.delivery.run()
 
     async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+
+        def stage(name: str) -> None:
+            # Which part of a stop takes long, if one does (a service manager's timeout).
+            logger.debug("stopping: %s done after %.2f s", name, loop.time() - began)
+
         intakes = [t for t in tasks if t.get_name().endswith("intake")]
         workers = [t for t in tasks if t not in intakes]
         # Input not yet confirmed (to Telegram, or flagged in IMAP) comes again: cut it off now.
@@ -221,6 +228,7 @@ class Service:
             self.sender.stop()
         if self.delivery is not None:
             await self.delivery.stop(SHUTDOWN_GRACE)
+            stage("delivery process")
         _, pending = await asyncio.wait(workers, timeout=SHUTDOWN_GRACE)
         for task in pending:
             logger.warning(
@@ -228,10 +236,13 @@ class Service:
             )
             task.cancel()
         await asyncio.gather(*intakes, *workers, return_exceptions=True)
+        stage("workers")
         for transport in self.email_transports.values():
             await transport.close()
         await self.telegram.stop()
+        stage("telegram")
         await self._release()
+        stage("database")
 
     async def _release(self) -> None:
         await self.engine.dispose()

@@ -108,8 +108,6 @@ class FlowReminders(Worker):
         """Loop until `stop`; an error in one look is logged and the next look tries again."""
         while not self._stopping:
             await self.look()
-            if self._stopping:  # asked to stop during the look: `_pause` would miss it
-                return
             await self._pause(self.config.check_every)
 
     async def look(self) -> tuple[int, int]:

@@ -56,7 +56,11 @@ class HelpdeskProcess:
         try:
             return await asyncio.wait_for(self.process.wait(), timeout)
         except TimeoutError:
-            raise AssertionError(f"still running {timeout} s after SIGTERM") from None
+            # The log's last lines say which stage of the stop it was waiting in.
+            tail = "\n".join(self.text().splitlines()[-40:])
+            raise AssertionError(
+                f"still running {timeout} s after SIGTERM; log:\n{tail}"
+            ) from None
 
     async def kill(self) -> None:
         assert self.process is not None
