@@ -244,15 +244,27 @@ async def _staff_ticket(turn: Turn, number: int, action: str) -> Ticket | None:
 
 
 async def _refresh_cards(turn: Turn, ticket: Ticket) -> None:
-    for ref in await tickets.card_refs(turn.session, ticket.id):
+    cards = {
+        (r.channel, r.chat_id, r.message_ref)
+        for r in await tickets.card_refs(turn.session, ticket.id)
+    }
+    pressed = turn.inbound
+    if pressed.callback_ref is not None and pressed.message_ref is not None:
+        # The button was on a card: its delivery may not be recorded yet (the sender marks
+        # a batch of sends at once), so the press itself names the card to update.
+        target = (pressed.channel.value, pressed.chat_id, pressed.message_ref)
+        if target not in cards:
+            cards.add(target)
+            await tickets.remember_message(turn.session, ticket.id, *target, "ticket_card")
+    for channel, chat_id, message_ref in sorted(cards):
         outbound = Outbound(
-            channel=Channel(ref.channel),
-            chat_id=ref.chat_id,
+            channel=Channel(channel),
+            chat_id=chat_id,
             html=card(ticket, ticket.requester, ticket.topic or "-"),
             buttons=card_buttons(ticket, config=turn.config),
             purpose="edit",
             ticket_id=ticket.id,
-            extra={"message_ref": ref.message_ref},
+            extra={"message_ref": message_ref},
         )
         await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket, by_staff=True)
 

@@ -130,6 +130,28 @@ async def test_staff_reply_reaches_the_user_and_close_tells_them(
         assert ticket.question == "Akun saya terkunci <b>&"
 
 
+async def test_a_press_on_a_card_not_yet_recorded_still_updates_that_card(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    # The sender records a batch of deliveries at once: staff may press Ambil on a card
+    # whose message id the database does not know yet (seen as a flaky C11 e2e test).
+    await handle(sessions, helpdesk, user_says("/staf", command="staf", args="tolong"))
+
+    queued = await handle(
+        sessions, helpdesk, staff_says(callback="t:c:1", callback_ref="cb", message_ref="41")
+    )
+    edits = [m for m in queued if m.payload["purpose"] == "edit"]
+    assert [(m.chat_id, m.payload["extra"]["message_ref"]) for m in edits] == [(STAFF_CHAT, "41")]
+    assert "Tiket #1</b> · sedang ditangani" in edits[0].payload["html"]
+
+    # Recorded now: the close that follows edits the same card once, not twice.
+    queued = await handle(
+        sessions, helpdesk, staff_says(callback="t:x:1", callback_ref="cb2", message_ref="41")
+    )
+    edits = [m for m in queued if m.payload["purpose"] == "edit"]
+    assert [m.payload["extra"]["message_ref"] for m in edits] == ["41"]
+
+
 async def test_non_staff_cannot_press_staff_buttons_or_reply(
     sessions: async_sessionmaker[AsyncSession],
     helpdesk: Helpdesk,
