@@ -13,12 +13,16 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.decode import decode_update
 from bot.intake import ALLOWED_UPDATES, Poller, WebhookServer
+from bot.lanes import LaneRequest
 from bot.ratelimit import WindowRateLimiter
 from bot.transport import TelegramTransport
 from handlers.health import StatusCallback, no_status
 from handlers.messages import Inbound
 
 logger = logging.getLogger(__name__)
+
+# The outbox sender's eight sends in flight, the long poll and one for anything else.
+LANES = 10
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class TelegramChannel:
             .base_url(self.options.base_url)
             .base_file_url(self.options.base_file_url)
             .updater(None)
-            .connection_pool_size(32)
+            .request(LaneRequest(LANES))
         )
         if self.options.rate_limit:
             # Keeps us under Telegram's overall and per-group limits; a 429 that still comes
