@@ -91,9 +91,10 @@ def run(config: ConfigOption = None) -> None:
 
     from telegram.error import InvalidToken, NetworkError
 
-    from helpdesk.app import Service
+    from helpdesk.app import Service, freeze_start_up_objects
 
     service = built_or_exit(settings, Service)
+    freeze_start_up_objects()
     try:
         asyncio.run(service.run())
     except InvalidToken:

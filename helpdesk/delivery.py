@@ -112,7 +112,13 @@ async def deliver(settings: Settings) -> None:
     from handlers.journal import SentJournal
     from handlers.messages import Channel
     from handlers.sender import OutboxSender
-    from helpdesk.app import helpdesk_config, journal_path, staff_chat_moved, telegram_options
+    from helpdesk.app import (
+        freeze_start_up_objects,
+        helpdesk_config,
+        journal_path,
+        staff_chat_moved,
+        telegram_options,
+    )
     from helpdesk.mail_wiring import email_transports
     from storage.database import create_engine, session_factory
 
@@ -135,6 +141,7 @@ async def deliver(settings: Settings) -> None:
     )
     try:
         await channel.application.initialize()
+        freeze_start_up_objects()
         loop = asyncio.get_running_loop()
         # A service manager or Ctrl-C signals the whole group: stop between batches.
         for sig in (signal.SIGTERM, signal.SIGINT):
