@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.database import insert_for
 from storage.models import InboundUpdate, Interaction, OutboxMessage
 from storage.types import utcnow
 
@@ -22,8 +21,6 @@ async def store_inbound(
     """Store raw inputs keyed by their channel id; one seen before is skipped. Returns new ones."""
     if not items:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [
         {
             "channel": channel,
@@ -36,7 +33,7 @@ async def store_inbound(
         for key, payload in items
     ]
     statement = (
-        insert(InboundUpdate)
+        insert_for(session, InboundUpdate)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
     )

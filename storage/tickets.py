@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from storage.database import insert_for
 from storage.models import Ticket, TicketMessage
 from storage.types import strip_nul, utcnow
 
@@ -113,22 +114,25 @@ def close(ticket: Ticket, staff_id: int) -> None:
 async def remember_message(
     session: AsyncSession, ticket_id: int, channel: str, chat_id: str, ref: str, purpose: str
 ) -> None:
-    """Tie a message we sent to its ticket, so a reply quoting it finds the ticket."""
-    known = select(TicketMessage.id).where(
-        TicketMessage.channel == channel,
-        TicketMessage.chat_id == chat_id,
-        TicketMessage.message_ref == ref,
+    """Tie a message we sent to its ticket, so a reply quoting it finds the ticket.
+
+    The sender records a message once it is delivered, and a staff press on a card may
+    record that card first: whichever comes second adds nothing, even when the two are
+    in transactions running side by side (PostgreSQL).
+    """
+    row = {
+        "ticket_id": ticket_id,
+        "channel": channel,
+        "chat_id": chat_id,
+        "message_ref": ref,
+        "purpose": purpose,
+    }
+    statement = (
+        insert_for(session, TicketMessage)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["channel", "chat_id", "message_ref"])
     )
-    if (await session.scalars(known)).first() is None:
-        session.add(
-            TicketMessage(
-                ticket_id=ticket_id,
-                channel=channel,
-                chat_id=chat_id,
-                message_ref=ref,
-                purpose=purpose,
-            )
-        )
+    await session.execute(statement)
 
 
 async def ticket_for_message(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -106,6 +108,29 @@ async def test_remember_message_and_ticket_for_message(sessions: Sessions) -> No
     assert found.requester.id == requester.id
     assert wrong_chat is None
     assert [card.message_ref for card in cards] == ["77"]
+
+
+async def test_one_message_remembered_by_two_transactions_at_once_is_one_row(
+    sessions: Sessions,
+) -> None:
+    # A staff press records a card the sender is recording too, side by side.
+    async with sessions.begin() as session:
+        number = await _open(session, await _person(session, "1"))
+
+    async def remember() -> None:
+        async with sessions.begin() as other:
+            await tickets.remember_message(other, number, "telegram", "-100", "77", "ticket_card")
+
+    async with sessions.begin() as session:
+        await tickets.remember_message(session, number, "telegram", "-100", "77", "ticket_card")
+        second = asyncio.create_task(remember())
+        await asyncio.sleep(0.3)  # the second waits for this one (row or write lock)
+    await second
+    await remember()  # and once more afterwards
+
+    async with sessions() as session:
+        cards = await tickets.card_refs(session, number)
+    assert [(card.ticket_id, card.message_ref) for card in cards] == [(number, "77")]
 
 
 async def test_tickets_of_returns_only_the_persons_own(sessions: Sessions) -> None:
