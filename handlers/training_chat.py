@@ -55,7 +55,7 @@ async def list_upcoming(turn: Turn, config: ScheduleConfig) -> None:
                 language,
                 "tr_line",
                 title=item.title,
-                audience=item.audience,
+                audience=training.audience_label(language, item.audience),
                 start=training.local(item.starts_at, config),
                 end=training.local(item.ends_at, config),
                 place=item.place,

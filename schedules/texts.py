@@ -5,6 +5,8 @@ from __future__ import annotations
 from handlers.markup import fmt
 
 _ID: dict[str, str] = {
+    "aud_internal": "internal UNR",
+    "aud_external": "eksternal",
     # workflows
     "wf_step": (
         "📋 <b>{title}</b> ({code} #{number})\n"
@@ -95,6 +97,8 @@ _ID: dict[str, str] = {
 }
 
 _EN: dict[str, str] = {
+    "aud_internal": "internal, UNR",
+    "aud_external": "external",
     **_ID,
     "wf_step": (
         "📋 <b>{title}</b> ({code} #{number})\n"

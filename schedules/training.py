@@ -37,16 +37,21 @@ class Seat:
     position: int = 0
 
 
+def audience_label(language: str, audience: str) -> str:
+    """`internal` or `external` as the reader says it (Indonesian: eksternal)."""
+    return say(language, f"aud_{audience}")
+
+
 def local(moment: datetime, config: ScheduleConfig) -> str:
     """A moment as people read it, in local time."""
     return moment.astimezone(config.zone).strftime("%d-%m-%Y %H:%M")
 
 
-def _values(training: Training, config: ScheduleConfig) -> dict[str, object]:
+def _values(training: Training, config: ScheduleConfig, language: str) -> dict[str, object]:
     return {
         "number": training.id,
         "title": training.title,
-        "audience": training.audience,
+        "audience": audience_label(language, training.audience),
         "start": local(training.starts_at, config),
         "end": local(training.ends_at, config),
         "place": training.place,
@@ -114,7 +119,7 @@ async def _announce(
     for person_id in subscribers:
         person = await session.get(Person, person_id)
         language = person.language if person else "id"
-        html = say(language, "tr_announce", **_values(training, config))
+        html = say(language, "tr_announce", **_values(training, config, language))
         await reminders.plan(
             session,
             key=f"training:{training.id}:announce:{person_id}",
@@ -135,11 +140,9 @@ async def _answer_request(
 ) -> None:
     """SOP 6.B.b step 3: the requester gets the schedule on the channel they asked from."""
     requester = await session.get(Person, ticket.requester_id)
+    language = requester.language if requester else "id"
     html = say(
-        requester.language if requester else "id",
-        "tr_schedule_answer",
-        ticket=ticket.id,
-        **_values(training, config),
+        language, "tr_schedule_answer", ticket=ticket.id, **_values(training, config, language)
     )
     outbound = Outbound(
         channel=Channel(ticket.channel),
@@ -275,7 +278,7 @@ async def _move_up(
         person=person,
         topic=TOPIC,
     )
-    html = say(person.language, "tr_moved_up", **_values(training, config))
+    html = say(person.language, "tr_moved_up", **_values(training, config, person.language))
     await reminders.plan(
         session,
         key=f"training:{training.id}:person:{person.id}:moved_up:{nxt.id}:{now.isoformat()}",
@@ -298,7 +301,7 @@ async def plan_reminders(
     downtime the person gets the latest reminder, not all of them at once.
     """
     offsets = sorted(config.training_offsets, reverse=True)
-    html = say(person.language, "tr_reminder", **_values(training, config))
+    html = say(person.language, "tr_reminder", **_values(training, config, person.language))
     for n, minutes in enumerate(offsets):
         later = offsets[n + 1] if n + 1 < len(offsets) else 0
         await reminders.plan(

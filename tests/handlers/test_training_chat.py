@@ -38,7 +38,7 @@ async def test_create_list_register_wait_and_move_up(
     assert "Pelatihan #1" in created[0].payload["html"]
 
     listing = await handle(sessions, helpdesk, command("pelatihan", user_id="111"))
-    assert "Moodle dasar" in listing[0].payload["html"]
+    assert "Moodle dasar</b> (internal UNR)" in listing[0].payload["html"]
     assert buttons(listing[0]) == ["tr:r:1", "tr:c:1"]
 
     first = await handle(sessions, helpdesk, press("tr:r:1", user_id="111"))
@@ -60,6 +60,17 @@ async def test_create_list_register_wait_and_move_up(
     assert "1 hadir dari 1" in attended[0].payload["html"]
     bad = await handle(sessions, helpdesk, staff("hadir", f"1 {rows[0].id}"))
     assert "bukan peserta terdaftar" in bad[0].payload["html"]
+
+
+async def test_an_external_training_is_eksternal_in_indonesian(
+    sessions: Sessions, kb: KnowledgeBase
+) -> None:
+    helpdesk = make_helpdesk(kb)
+    args = _new_training_args().replace("| internal |", "| eksternal |")
+    await handle(sessions, helpdesk, staff("pelatihan_baru", args))
+
+    listing = await handle(sessions, helpdesk, command("pelatihan", user_id="111"))
+    assert "Moodle dasar</b> (eksternal)" in listing[0].payload["html"]
 
 
 async def test_staff_commands_refused_to_others(
