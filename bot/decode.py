@@ -208,9 +208,22 @@ def _callback(query: dict[str, Any]) -> Inbound | None:
         chat_id=chat_id,
         callback=data,
         callback_ref=str(query.get("id", "")),
+        callback_label=_button_label(message, data),
         message_ref=str(message.get("message_id", "")) or None,
         is_group=is_group,
     )
+
+
+def _button_label(message: dict[str, Any], data: str) -> str | None:
+    """The text of the button pressed, read from the message it was on (for the report)."""
+    markup = message.get("reply_markup")
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    for row in rows if isinstance(rows, list) else ():
+        for button in row if isinstance(row, list) else ():
+            if isinstance(button, dict) and button.get("callback_data") == data:
+                label = button.get("text")
+                return label if isinstance(label, str) else None
+    return None
 
 
 def _membership(change: dict[str, Any]) -> Inbound | None:

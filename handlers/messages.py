@@ -81,6 +81,7 @@ class Inbound:
     args: str = ""
     callback: str | None = None
     callback_ref: str | None = None
+    callback_label: str | None = None  # the pressed button's text, for the report
     message_ref: str | None = None
     reply_to_ref: str | None = None
     reply_to_text: str | None = None  # the quoted message's text, when it was one of ours

@@ -159,7 +159,7 @@ def _report_text(inbound: Inbound) -> str:
     if inbound.command is not None:
         return f"/{inbound.command} {inbound.args}".strip()
     if inbound.callback is not None:
-        return f"[tombol {inbound.callback}]"
+        return f"[tombol {inbound.callback_label or inbound.callback}]"
     return inbound.text or (f"[{inbound.note}]" if inbound.note else "")
 
 

@@ -128,6 +128,32 @@ def test_reply_to_and_callback_are_carried() -> None:
 
     assert reply is not None and reply.reply_to_ref == "4"
     assert press is not None and (press.callback, press.callback_ref) == ("t:c:1", "q1")
+    assert press.callback_label is None  # the message came without its buttons
+
+
+def test_a_press_carries_the_label_of_its_button_for_the_report() -> None:
+    keyboard = [
+        [{"text": "👍 Terbantu", "callback_data": "ok:1a"}, {"text": "🙋 Hubungi staf"}],
+        [{"text": "Ambil", "callback_data": "t:c:1"}],
+        "not a row",
+    ]
+    query = {
+        "id": "q1",
+        "from": {"id": 8, "is_bot": False, "first_name": "Dewi"},
+        "data": "t:c:1",
+        "message": {
+            "message_id": 4,
+            "date": 1,
+            "chat": {"id": 8, "type": "private"},
+            "reply_markup": {"inline_keyboard": keyboard},
+        },
+    }
+
+    press = decode({"update_id": 3, "callback_query": query})
+    stray = decode({"update_id": 4, "callback_query": {**query, "data": "gone"}})
+
+    assert press is not None and press.callback_label == "Ambil"
+    assert stray is not None and stray.callback_label is None
 
 
 @pytest.mark.parametrize(

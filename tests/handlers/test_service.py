@@ -104,6 +104,21 @@ async def test_unknown_question_offers_topics_and_staff_then_becomes_a_ticket(
     assert [b[1] for b in staff_msgs[0].payload["buttons"][0]] == ["t:c:1", "t:x:1"]
 
 
+async def test_the_report_names_a_pressed_button_by_its_label(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    queued = await handle(sessions, helpdesk, user_says("Berapa biaya UKT semester ini?"))
+    [(label, data)] = [b for row in queued[0].payload["buttons"] for b in row if b[1][:2] == "h:"]
+
+    await handle(
+        sessions, helpdesk, user_says(callback=data, callback_ref="cb1", callback_label=label)
+    )
+
+    async with sessions() as session:
+        texts = (await session.scalars(select(Interaction.text).order_by(Interaction.id))).all()
+    assert f"[tombol {label}]" in texts
+
+
 async def test_staff_reply_reaches_the_user_and_close_tells_them(
     sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
 ) -> None:
