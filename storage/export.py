@@ -119,25 +119,45 @@ async def write_xlsx(
 
 async def _fill(book: Any, cells: AsyncIterator[list[Cells]], sheet_rows: int) -> int:
     bold = book.add_format({"bold": True})
-    sheets = 0
+    sheets: list[Any] = []
     row = sheet_rows  # no sheet yet: the first row opens one
     count = 0
-    sheet: Any = None
     async for batch in cells:
         for cells_row in batch:
             if row >= sheet_rows:
-                sheets += 1
-                sheet = book.add_worksheet(SHEET_NAME if sheets == 1 else f"{SHEET_NAME} {sheets}")
-                _write_row(sheet, 0, REPORT_COLUMNS, bold)
+                _finish(sheets, row)
+                sheets.append(_new_sheet(book, len(sheets) + 1, bold))
                 row = 0
             row += 1
-            _write_row(sheet, row, _xml_safe(cells_row))
+            _write_row(sheets[-1], row, _xml_safe(cells_row))
             count += 1
             if count % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
-    if sheet is None:
-        _write_row(book.add_worksheet(SHEET_NAME), 0, REPORT_COLUMNS, bold)
+    if not sheets:
+        sheets.append(_new_sheet(book, 1, bold))
+        row = 0
+    _finish(sheets, row)
     return count
+
+
+# Characters a column shows before it is cut (staff can widen it); the rest fit their header.
+_WIDTHS = {"time": 17, "person": 24, "topic": 20, "text": 60, "handled_by": 18, "outcome": 12}
+
+
+def _new_sheet(book: Any, number: int, bold: Any) -> Any:
+    """A sheet with the header row, readable widths, and the header kept in view."""
+    sheet = book.add_worksheet(SHEET_NAME if number == 1 else f"{SHEET_NAME} {number}")
+    for column, name in enumerate(REPORT_COLUMNS):
+        sheet.set_column(column, column, _WIDTHS.get(name, max(len(name) + 2, 9)))
+    sheet.freeze_panes(1, 0)
+    _write_row(sheet, 0, REPORT_COLUMNS, bold)
+    return sheet
+
+
+def _finish(sheets: list[Any], last_row: int) -> None:
+    """Filter buttons on the last sheet's header, over the rows it got."""
+    if sheets:
+        sheets[-1].autofilter(0, 0, last_row, len(REPORT_COLUMNS) - 1)
 
 
 def _write_row(sheet: Any, row: int, values: Sequence[str], style: Any = None) -> None:

@@ -212,6 +212,21 @@ async def test_xlsx_goes_on_in_another_sheet_past_the_row_limit(tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == ["laporan.xlsx"]
 
 
+async def test_xlsx_sheets_have_filters_a_fixed_header_and_readable_widths(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "laporan.xlsx"
+
+    await write_xlsx(_batches([_row(str(n)) for n in range(5)]), output, sheet_rows=3)
+
+    book = load_workbook(output)
+    first, second = book.worksheets
+    assert (first.auto_filter.ref, second.auto_filter.ref) == ("A1:J4", "A1:J3")
+    assert first.freeze_panes == second.freeze_panes == "A2"
+    text_column = "ABCDEFGHIJ"[REPORT_COLUMNS.index("text")]
+    assert first.column_dimensions[text_column].width > 50
+
+
 async def test_failed_xlsx_export_leaves_no_file(tmp_path: Path) -> None:
     async def broken() -> AsyncIterator[list[Cells]]:
         yield [_row("satu")]
