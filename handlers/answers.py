@@ -85,10 +85,10 @@ class Answers:
 
     async def helped(self, turn: Turn, ref: str) -> None:
         """The person said the answer helped."""
-        await turn.answer_callback(text(turn.language, "helped_thanks"))
         row = await interactions.by_ref(turn.session, ref)
         topic = None if row is None or row.person_id != turn.person.id else row.topic
-        await turn.log_in("helped", topic=topic)
+        await turn.log_in("helped", topic=topic)  # before the thanks, as the report reads
+        await turn.answer_callback(text(turn.language, "helped_thanks"))
 
     async def hand_over_from(self, turn: Turn, ref: str) -> None:
         """The 'talk to staff' button: the question it was pressed under goes to staff."""

@@ -119,6 +119,21 @@ async def test_the_report_names_a_pressed_button_by_its_label(
     assert f"[tombol {label}]" in texts
 
 
+async def test_thanks_for_feedback_comes_after_the_press_in_the_report(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    # The console has no button notices: the thanks is a message, logged as one.
+    console = replace(user_says("lupa password sunari"), channel=Channel.CONSOLE)
+    queued = await handle(sessions, helpdesk, console)
+    [helped] = [b[1] for row in queued[0].payload["buttons"] for b in row if b[1][:3] == "ok:"]
+
+    await handle(sessions, helpdesk, replace(console, text="", callback=helped, callback_ref="c"))
+
+    async with sessions() as session:
+        rows = (await session.scalars(select(Interaction).order_by(Interaction.id))).all()
+    assert [(r.direction, r.outcome) for r in rows[-2:]] == [("in", "helped"), ("out", "queued")]
+
+
 async def test_staff_reply_reaches_the_user_and_close_tells_them(
     sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
 ) -> None:
