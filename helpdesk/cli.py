@@ -190,13 +190,19 @@ def ask(
 def chat(config: ConfigOption = None) -> None:
     """Talk to the helpdesk in the terminal (channel `console`), no Telegram needed."""
     settings = settings_or_exit(config)
-    logs.configure("WARNING")
+    # Warnings meant for an operator (no staff group set, ...) would land between the lines
+    # of the conversation; errors still show.
+    logs.configure("ERROR")
     migrate_or_exit(settings)
     from helpdesk.app import build_helpdesk
     from helpdesk.console import run_console
 
     helpdesk = built_or_exit(settings, build_helpdesk)
-    asyncio.run(run_console(settings, helpdesk))
+    try:
+        asyncio.run(run_console(settings, helpdesk))
+    except KeyboardInterrupt:
+        typer.echo()
+        raise typer.Exit(130) from None
 
 
 @app.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import queue
+import threading
 import uuid
 from dataclasses import replace
 
@@ -69,10 +71,11 @@ async def run_console(settings: Settings, helpdesk: Helpdesk) -> None:
     )
     sender = OutboxSender(sessions, {Channel.CONSOLE: transport})
     user = getpass.getuser()
+    lines = LineReader()
     typer.echo("SUNARI Helpdesk (konsol). Ketik pertanyaan, /bantuan, atau /keluar.")
     try:
         while True:
-            line = await asyncio.to_thread(_read)
+            line = await lines.read()
             if line is None or line.strip() in ("/keluar", "/exit"):
                 break
             if not line.strip():
@@ -87,8 +90,37 @@ async def run_console(settings: Settings, helpdesk: Helpdesk) -> None:
         await engine.dispose()
 
 
-def _read() -> str | None:
-    try:
-        return input(PROMPT)
-    except EOFError:
-        return None
+class LineReader:
+    """Typed lines, read one at a time when asked, in a thread of its own.
+
+    `input` blocks until Enter and cannot be interrupted from the event loop. In asyncio's
+    own thread pool, Ctrl-C would cancel the chat but the end of `asyncio.run` would then
+    wait for that Enter; a daemon thread is simply left behind when the process ends.
+    """
+
+    def __init__(self) -> None:
+        self._asks: queue.SimpleQueue[asyncio.Future[str | None]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="console input", daemon=True).start()
+
+    async def read(self) -> str | None:
+        """The next line, or None at the end of input."""
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._asks.put(answer)
+        return await answer
+
+    def _serve(self) -> None:
+        while True:
+            answer = self._asks.get()
+            try:
+                line: str | None = input(PROMPT)
+            except EOFError:
+                line = None
+                typer.echo()  # the shell's prompt starts on a line of its own
+            answer.get_loop().call_soon_threadsafe(_settle, answer, line)
+            if line is None:
+                return
+
+
+def _settle(answer: asyncio.Future[str | None], line: str | None) -> None:
+    if not answer.done():  # a chat cancelled by Ctrl-C no longer waits for it
+        answer.set_result(line)
