@@ -40,6 +40,14 @@ class ConfigError(Exception):
     """Settings that cannot work; the message names the key and what it expects."""
 
 
+def _blank_is_unset(value: object) -> object:
+    # `HELPDESK_TELEGRAM__TOKEN=` (or a TOML `token = ""`) means "no token", not a token
+    # Telegram is then asked about: the "how to get a token" message is what helps then.
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 class TelegramSettings(BaseModel):
     """The Telegram channel."""
 
@@ -58,6 +66,8 @@ class TelegramSettings(BaseModel):
     # Telegram's documented ceilings; the benchmark turns them off for both bots it compares.
     rate_limit: bool = True
     max_send_attempts: int = Field(default=8, ge=1)
+
+    _blank_token = field_validator("token", "secret_token", mode="before")(_blank_is_unset)
 
 
 class StaffSettings(BaseModel):
@@ -90,6 +100,8 @@ class LmsSettings(BaseModel):
     student_role_id: int = Field(default=5, ge=1)
     teacher_role_id: int = Field(default=3, ge=1)
     categories: dict[str, int] = Field(default_factory=dict)
+
+    _blank_token = field_validator("token", mode="before")(_blank_is_unset)
 
     @field_validator("url")
     @classmethod

@@ -80,8 +80,9 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str
 
 
 def test_start_up_errors_exit_2_with_one_message(helpdesk: Helpdesk) -> None:
-    no_token, bad_port, no_secret, no_file = helpdesk.together(
+    no_token, empty_token, bad_port, no_secret, no_file = helpdesk.together(
         (["run"], "", {}),
+        (["run"], "", {"HELPDESK_TELEGRAM__TOKEN": ""}),
         (
             ["run"],
             "",
@@ -100,6 +101,7 @@ def test_start_up_errors_exit_2_with_one_message(helpdesk: Helpdesk) -> None:
     )
 
     assert_clean_failure(no_token, "telegram.token", "BotFather")
+    assert empty_token.stderr == no_token.stderr  # empty is unset, not a token to try
     assert_clean_failure(bad_port, "telegram.port")
     assert "SEKRET" not in bad_port.stderr
     assert_clean_failure(no_secret, "telegram.secret_token")

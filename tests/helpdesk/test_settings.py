@@ -37,6 +37,12 @@ def config_error(config_file: Path | None = None) -> str:
     return str(info.value)
 
 
+def config_error_with(**overrides: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, **overrides)
+    return str(info.value)
+
+
 def test_defaults() -> None:
     settings = load_settings()
 
@@ -188,6 +194,19 @@ def test_wrong_value_names_the_key(tmp_path: Path, text: str, key: str) -> None:
 
     assert re.search(rf"(?m)^\s*{re.escape(key)}\b", message), message
     assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("blank", ["", "  \t"])
+def test_blank_tokens_are_unset(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv("HELPDESK_TELEGRAM__TOKEN", blank)
+    monkeypatch.setenv("HELPDESK_TELEGRAM__SECRET_TOKEN", blank)
+
+    settings = load_settings()
+
+    assert settings.telegram.token is None
+    assert settings.telegram.secret_token is None
+    message = config_error_with(lms={"url": "https://lms.example", "token": blank})
+    assert "lms.token is required" in message
 
 
 def test_wrong_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
