@@ -204,24 +204,39 @@ def report(
     date_from: Annotated[str, typer.Option("--from", help="First local date, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="Last local date, YYYY-MM-DD")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or xlsx (default: the file's extension)")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Export the E-learning report for a range of local dates."""
-    from storage.export import FORMATS
-
     settings = settings_or_exit(config)
     start, end = _date("--from", date_from), _date("--to", date_to)
     if end < start:
         fail("--to is before --from")
-    if fmt not in FORMATS:
-        fail(f"--format must be csv or xlsx (got {fmt!r})")
-    if not output.parent.is_dir():
-        fail(f"--output: no folder {output.parent} to write {output.name} in")
+    fmt = _report_format(output, fmt)
     logs.configure("WARNING")
     migrate_or_exit(settings)
     count = asyncio.run(_export(settings, start, end, output, fmt))
     typer.echo(f"{count} rows written to {output}")
+
+
+def _report_format(output: Path, fmt: str | None) -> str:
+    """--format, or the one the file name asks for; exit 2 when they disagree or neither says."""
+    from storage.export import FORMATS
+
+    if output.is_dir():
+        fail(f"--output: {output} is a folder; give a file such as {output / 'laporan.xlsx'}")
+    if not output.parent.is_dir():
+        fail(f"--output: no folder {output.parent} to write {output.name} in")
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"--format must be csv or xlsx (got {fmt!r})")
+    extension = output.suffix.lower().removeprefix(".")
+    if fmt is None and extension not in FORMATS:
+        fail(f"--output {output.name} is not named .csv or .xlsx; pass --format csv or xlsx")
+    if fmt is not None and extension in FORMATS and extension != fmt:
+        fail(f"--format {fmt} does not match --output {output.name}; leave --format out")
+    return fmt or extension
 
 
 async def _export(settings: Settings, start: date, end: date, output: Path, fmt: str) -> int:

@@ -230,3 +230,23 @@ def test_report_rejects_bad_dates(helpdesk: Helpdesk, tmp_path: Path) -> None:
     assert_clean_failure(backwards, "--to")
     assert_clean_failure(not_a_date, "--from", "2026-13-01")
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_report_format_follows_the_output_name(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    dates = ["report", "--from", "2026-01-01", "--to", "2026-01-31"]
+
+    written = helpdesk(*dates, "-o", "laporan.xlsx")
+
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "laporan.xlsx").read_bytes().startswith(b"PK")  # a zip: XLSX, not CSV
+    folder, contradicts, unknown, bad_format = helpdesk.together(
+        ([*dates, "-o", str(tmp_path)], "", {}),
+        ([*dates, "-o", "r.xlsx", "--format", "csv"], "", {}),
+        ([*dates, "-o", "r.txt"], "", {}),
+        ([*dates, "-o", "r.csv", "--format", "pdf"], "", {}),
+    )
+    assert_clean_failure(folder, "--output", "is a folder")
+    assert_clean_failure(contradicts, "--format csv", "r.xlsx")
+    assert_clean_failure(unknown, "r.txt", "--format")
+    assert_clean_failure(bad_format, "--format", "pdf")
+    assert not (tmp_path / "r.xlsx").exists() and not (tmp_path / "r.txt").exists()
