@@ -12,10 +12,17 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
+from handlers.redact import redact
 from helpdesk import logs
 from helpdesk.cli_lms import lms_app
 from helpdesk.cli_roster import roster_app
-from helpdesk.settings import ConfigError, Settings, load_settings, secret_values
+from helpdesk.settings import (
+    ConfigError,
+    Settings,
+    hide_password,
+    load_settings,
+    secret_values,
+)
 
 T = TypeVar("T")
 
@@ -98,15 +105,27 @@ def run(config: ConfigOption = None) -> None:
     try:
         asyncio.run(service.run())
     except InvalidToken:
-        fail("telegram.token was refused by Telegram; check it with @BotFather", 1)
+        # A 404 from something that is not the Bot API (a proxy, a typo in base_url) comes
+        # back as InvalidToken too, so the token alone is not to blame.
+        fail(
+            f"telegram.token was refused, or telegram.base_url ({_base_url(settings)}) is not "
+            "a Telegram Bot API; check the token with @BotFather and the address",
+            1,
+        )
     except NetworkError as exc:
         fail(
-            f"cannot reach Telegram at telegram.base_url ({exc.message}); "
-            "check the network or proxy",
+            f"cannot reach Telegram at telegram.base_url ({_base_url(settings)}): "
+            f"{redact(exc.message)}; check the network or proxy",
             1,
         )
     except KeyboardInterrupt:
         pass
+
+
+def _base_url(settings: Settings) -> str:
+    # PTB appends the token to base_url; this is the address as configured, and should
+    # someone have written the token into it, the registered secrets are blanked.
+    return redact(hide_password(settings.telegram.base_url))
 
 
 @app.command(hidden=True)

@@ -545,4 +545,9 @@ def _shown(key: str, value: object) -> str:
     # A whole section may hold the token; a database URL may hold a password.
     if _SECRET_KEY.search(key) or key in _SECTIONS or isinstance(value, dict):
         return "***"
-    return _URL_PASSWORD.sub(r"\1***@", repr(value))
+    return hide_password(repr(value))
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part, if any, shown as ***."""
+    return _URL_PASSWORD.sub(r"\1***@", url)

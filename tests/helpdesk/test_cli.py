@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -12,10 +13,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import web
 from openpyxl import load_workbook
 
 from handlers.knowledge import DEFAULT_KB_PATH
 from storage.interactions import REPORT_COLUMNS
+from tests.mailservers.dovecot import free_port
 
 EXECUTABLE = Path(sys.executable).with_name("helpdesk")
 KNOWN = "bagaimana cara aktivasi akun kuliah online?"
@@ -106,6 +109,56 @@ def test_start_up_errors_exit_2_with_one_message(helpdesk: Helpdesk) -> None:
     assert "SEKRET" not in bad_port.stderr
     assert_clean_failure(no_secret, "telegram.secret_token")
     assert_clean_failure(no_file, "nowhere.toml")
+
+
+def assert_one_line_failure(result: Result, *needles: str) -> None:
+    """Exit 1 ending in one `helpdesk:` line (log lines may come first), no traceback."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.count("helpdesk: ") == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("helpdesk: ")
+    for needle in needles:
+        assert needle in last
+
+
+async def test_a_wrong_base_url_is_named_and_the_token_never_shown(
+    helpdesk: Helpdesk, tmp_path: Path
+) -> None:
+    async def not_found(request: web.Request) -> web.Response:
+        return web.Response(status=404)  # a proxy's empty 404, not the Bot API's JSON
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    not_the_api = f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
+    nobody = f"http://127.0.0.1:{free_port()}/bot"
+    token = "123456:SEKRET-token-value"
+    try:
+        refused, unreachable = await asyncio.to_thread(
+            helpdesk.together,
+            *(
+                (
+                    ["run"],
+                    "",
+                    {
+                        "HELPDESK_TELEGRAM__TOKEN": token,
+                        "HELPDESK_TELEGRAM__BASE_URL": base_url,
+                        "HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / name}",
+                    },
+                )
+                for base_url, name in ((not_the_api, "a.sqlite3"), (nobody, "b.sqlite3"))
+            ),
+        )
+    finally:
+        await runner.cleanup()
+
+    assert_one_line_failure(refused, "telegram.token", f"telegram.base_url ({not_the_api})")
+    assert_one_line_failure(unreachable, f"telegram.base_url ({nobody})")
+    assert "SEKRET" not in refused.stderr + unreachable.stderr
 
 
 def test_ask(helpdesk: Helpdesk) -> None:
