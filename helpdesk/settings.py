@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from handlers.flows.config import FlowConfig
+from helpdesk.settings_env import EnvJsonError, EnvSource
 from storage.database import normalise_url
 
 _SECRET_KEY = re.compile(r"token|password|secret", re.IGNORECASE)
@@ -473,7 +474,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file, so one value can be overridden per run.
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, EnvSource(settings_cls)]
         path = _config_file.get()
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
@@ -513,6 +514,8 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     except SettingsError as exc:  # a HELPDESK_* variable that is not valid JSON
+        if isinstance(exc.__cause__, EnvJsonError):
+            raise ConfigError(str(exc.__cause__)) from None
         raise ConfigError(f"environment: {exc}") from None
     except ValueError as exc:  # a TOML syntax error arrives as a ValueError subclass
         raise ConfigError(f"config file {path}: {exc}") from None

@@ -224,6 +224,40 @@ def test_environment_json_error_is_a_config_error(monkeypatch: pytest.MonkeyPatc
     assert "config file" not in message
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("HELPDESK_STAFF__TELEGRAM_IDS", "123,456", "a JSON list such as [123, 456]"),
+        ("HELPDESK_STAFF__TELEGRAM_IDS", "123", "a JSON list such as [123]"),
+        ("HELPDESK_MAIL__STAFF_ADDRESSES", "a@b.c", 'a JSON list such as ["a@b.c"]'),
+        ("HELPDESK_SCHEDULE__TRAINING_REMINDERS", "60", "a JSON list such as [60]"),
+        ("HELPDESK_WORKFLOWS__STEP_HOURS", "6.C.f=72", 'a JSON object such as {"name": 1}'),
+        ("HELPDESK_FLOWS__FACULTIES", "Teknik", "a JSON object such as"),
+    ],
+)
+def test_a_list_or_dict_not_in_json_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    message = config_error()
+
+    key = variable.removeprefix("HELPDESK_").lower().replace("__", ".")
+    assert message.startswith(f"{variable} ({key}): expected {expected}"), message
+    assert message.endswith(f"(got {value!r})")
+    assert "\n" not in message
+
+
+def test_a_section_not_in_json_is_named_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_TELEGRAM", TOKEN)
+
+    message = config_error()
+
+    assert message == "HELPDESK_TELEGRAM (telegram): expected a JSON object"
+
+
 def test_several_problems_are_all_listed(tmp_path: Path) -> None:
     message = config_error(write(tmp_path, 'timezone = "X/Y"\n[telegram]\nport = 0\n'))
 
