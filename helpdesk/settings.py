@@ -540,13 +540,22 @@ def _describe(exc: ValidationError) -> str:
             lines.append(f"{key}: unknown setting")
             continue
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{key}: {message} (got {_shown(key, error.get('input'))})")
+        value = error.get("input")
+        if "." not in key and isinstance(value, dict):
+            # A check across one section's keys: the message names them, and the whole
+            # section (the token among it) would show nothing more useful.
+            lines.append(message if message.startswith(f"{key}.") else f"{key}: {message}")
+            continue
+        lines.append(f"{key}: {message} (got {_shown(key, value)})")
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
 def _shown(key: str, value: object) -> str:
-    # A whole section may hold the token; a database URL may hold a password.
-    if _SECRET_KEY.search(key) or key in _SECTIONS or isinstance(value, dict):
+    # A section given as a string may be the token itself; a list or dict may carry one
+    # under a key of its own; a database URL may hold a password.
+    if _SECRET_KEY.search(key) or key in _SECTIONS:
+        return "***"
+    if isinstance(value, dict | list) and _SECRET_KEY.search(repr(value)):
         return "***"
     return hide_password(repr(value))
 

@@ -309,6 +309,34 @@ def test_secret_of_the_wrong_type_from_environment(monkeypatch: pytest.MonkeyPat
     assert "telegram.token" in message
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "[flows]\nremind_after_hours = 48\nexpire_after_hours = 24",
+            "flows.expire_after_hours must be more than remind_after_hours",
+        ),
+        ('[lms]\nurl = "https://lms.example"', "lms.token is required when lms.url is set"),
+        (
+            '[workflows]\nstep_hours = { "6.C.f" = -1 }',
+            "workflows.step_hours: hours above 0 keyed by workflow or step, "
+            "e.g. {\"6.C.f.2\" = 72} (got {'6.C.f': -1})",
+        ),
+    ],
+)
+def test_values_that_are_not_secret_are_not_masked(tmp_path: Path, text: str, line: str) -> None:
+    message = config_error(write(tmp_path, text))
+
+    assert message.splitlines()[1:] == [f"  {line}"]
+
+
+def test_a_secret_inside_a_list_stays_masked(tmp_path: Path) -> None:
+    message = config_error(write(tmp_path, f'[staff]\ntelegram_ids = [{{ token = "{TOKEN}" }}]'))
+
+    assert "staff.telegram_ids.0" in message and "(got ***)" in message
+    assert "SEKRET" not in message
+
+
 def test_database_password_is_hidden(tmp_path: Path) -> None:
     message = config_error(write(tmp_path, 'database_url = "mysql://bot:SEKRET@db/helpdesk"'))
 
