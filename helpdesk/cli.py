@@ -72,12 +72,23 @@ def built_or_exit(settings: Settings, factory: Callable[[Settings], T]) -> T:
 
 def migrate_or_exit(settings: Settings) -> None:
     """Apply migrations; a database that cannot be reached is a clear error, not a trace."""
-    from storage.migrate import upgrade
+    from storage.migrate import MigrationError, upgrade
 
     try:
         upgrade(settings.database_url)
+    except MigrationError as exc:
+        fail(f"database_url: {exc}")
     except Exception as exc:
-        fail(f"database_url: cannot migrate the database ({type(exc).__name__}: {exc})", 1)
+        fail(f"database_url: cannot migrate the database ({_reason(exc)})", 1)
+
+
+def _reason(exc: Exception) -> str:
+    # SQLAlchemy wraps the driver's error and adds a second line linking its docs: the
+    # driver's own first line is the part that says what is wrong.
+    cause = getattr(exc, "orig", None)
+    shown = cause if isinstance(cause, Exception) else exc
+    lines = str(shown).strip().splitlines() or [""]
+    return hide_password(f"{type(shown).__name__}: {lines[0]}")
 
 
 @app.command()

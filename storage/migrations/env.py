@@ -25,9 +25,13 @@ def _run(connection: Connection) -> None:
 
 async def _run_online() -> None:
     engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+    finally:
+        # Also after a failure: aiosqlite's threads must end before asyncio.run closes the
+        # loop, or they report "Event loop is closed" on their own.
+        await engine.dispose()
 
 
 asyncio.run(_run_online())

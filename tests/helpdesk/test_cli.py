@@ -6,8 +6,10 @@ import asyncio
 import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -303,3 +305,22 @@ def test_report_format_follows_the_output_name(helpdesk: Helpdesk, tmp_path: Pat
     assert_clean_failure(unknown, "r.txt", "--format")
     assert_clean_failure(bad_format, "--format", "pdf")
     assert not (tmp_path / "r.xlsx").exists() and not (tmp_path / "r.txt").exists()
+
+
+def test_a_database_that_cannot_work_is_one_line(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    missing = tmp_path / "missing" / "x.sqlite3"
+    clashing = tmp_path / "clash.sqlite3"
+    with closing(sqlite3.connect(clashing)) as connection:
+        connection.execute("CREATE TABLE people (x)")  # the first migration's table, taken
+
+    no_folder, clash = helpdesk.together(
+        (["db", "upgrade"], "", {"HELPDESK_DATABASE_URL": f"sqlite:///{missing}"}),
+        (["db", "upgrade"], "", {"HELPDESK_DATABASE_URL": f"sqlite:///{clashing}"}),
+    )
+
+    assert_clean_failure(no_folder, "database_url", str(missing), "no folder")
+    assert no_folder.stderr.count("\n") == 1
+    assert clash.returncode == 1
+    assert clash.stderr.startswith("helpdesk: database_url: cannot migrate the database (")
+    assert "people already exists" in clash.stderr
+    assert clash.stderr.count("\n") == 1  # no SQLAlchemy background link, no thread's trace
