@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -23,6 +23,9 @@ from helpdesk.settings import (
     load_settings,
     secret_values,
 )
+
+if TYPE_CHECKING:
+    from storage.migrate import SchemaChange
 
 T = TypeVar("T")
 
@@ -70,12 +73,12 @@ def built_or_exit(settings: Settings, factory: Callable[[Settings], T]) -> T:
         fail(f"kb_path: the knowledge base has problems (see `helpdesk kb check`):\n{exc}")
 
 
-def migrate_or_exit(settings: Settings) -> None:
+def migrate_or_exit(settings: Settings) -> SchemaChange:
     """Apply migrations; a database that cannot be reached is a clear error, not a trace."""
     from storage.migrate import MigrationError, upgrade
 
     try:
-        upgrade(settings.database_url)
+        return upgrade(settings.database_url)
     except MigrationError as exc:
         fail(f"database_url: {exc}")
     except Exception as exc:
@@ -155,8 +158,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Apply all database migrations."""
     settings = settings_or_exit(config)
     logs.configure("WARNING")
-    migrate_or_exit(settings)
-    typer.echo("database is up to date")
+    typer.echo(migrate_or_exit(settings).describe())
 
 
 @kb_app.command("check")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -16,10 +17,28 @@ from storage.database import normalise_url
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# env.py leaves the revisions it found before and after the run here, in config.attributes.
+REVISIONS = "helpdesk_revisions"
 
 
 class MigrationError(Exception):
     """A database the migrations cannot work on at all; the message is one line for people."""
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """The schema's revision before and after an upgrade (None: no schema yet)."""
+
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        """What happened, in one line."""
+        if self.before == self.after:
+            return f"database already up to date ({self.after})"
+        if self.before is None:
+            return f"database created at revision {self.after}"
+        return f"database upgraded from {self.before} to {self.after}"
 
 
 def alembic_config(database_url: str) -> Config:
@@ -31,14 +50,17 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head") -> SchemaChange:
     """Bring the schema up to `revision`. Blocking: call before the event loop or in a thread.
 
     Raises MigrationError when a SQLite file cannot be opened at all.
     """
     check_sqlite_file(database_url)
-    command.upgrade(alembic_config(database_url), revision)
-    logger.info("database schema at %s", revision)
+    config = alembic_config(database_url)
+    command.upgrade(config, revision)
+    change = SchemaChange(*config.attributes.get(REVISIONS, (None, None)))
+    logger.info("%s", change.describe())
+    return change
 
 
 def check_sqlite_file(database_url: str) -> None:

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
+from storage.migrate import REVISIONS
 from storage.models import Base
 
 target_metadata = Base.metadata
@@ -19,8 +20,12 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
     )
+    migration = context.get_context()
     with context.begin_transaction():
+        before = migration.get_current_revision()
         context.run_migrations()
+        # Read back for the caller's one line: created, upgraded from X, or up to date.
+        context.config.attributes[REVISIONS] = (before, migration.get_current_revision())
 
 
 async def _run_online() -> None:

@@ -16,10 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
+from alembic import command
+from alembic.script import ScriptDirectory
 from openpyxl import load_workbook
 
 from handlers.knowledge import DEFAULT_KB_PATH
 from storage.interactions import REPORT_COLUMNS
+from storage.migrate import alembic_config
 from tests.mailservers.dovecot import free_port
 
 EXECUTABLE = Path(sys.executable).with_name("helpdesk")
@@ -324,3 +327,19 @@ def test_a_database_that_cannot_work_is_one_line(helpdesk: Helpdesk, tmp_path: P
     assert clash.stderr.startswith("helpdesk: database_url: cannot migrate the database (")
     assert "people already exists" in clash.stderr
     assert clash.stderr.count("\n") == 1  # no SQLAlchemy background link, no thread's trace
+
+
+def test_db_upgrade_says_what_it_did(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    url = helpdesk.env["HELPDESK_DATABASE_URL"]
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head is not None
+    previous = ScriptDirectory.from_config(alembic_config(url)).get_revision(head).down_revision
+    assert isinstance(previous, str)
+
+    created, again = helpdesk("db", "upgrade"), helpdesk("db", "upgrade")
+    command.downgrade(alembic_config(url), previous)
+    upgraded = helpdesk("db", "upgrade")
+
+    assert created.stdout == f"database created at revision {head}\n", created.stderr
+    assert again.stdout == f"database already up to date ({head})\n", again.stderr
+    assert upgraded.stdout == f"database upgraded from {previous} to {head}\n", upgraded.stderr
