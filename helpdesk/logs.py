@@ -16,6 +16,10 @@ _QUIET = {
     # At DEBUG python-telegram-bot logs every request's arguments and every answer whole:
     # all users' messages, shared phone numbers included.
     "telegram": logging.INFO,
+    # Alembic announces each of its plugins on import and its dialect at every start; the
+    # migration's own line (created, upgraded, up to date) comes from storage.migrate.
+    # Its errors are exceptions, so WARNING hides none of them.
+    "alembic": logging.WARNING,
 }
 
 

@@ -162,6 +162,9 @@ async def test_a_wrong_base_url_is_named_and_the_token_never_shown(
         await runner.cleanup()
 
     assert_one_line_failure(refused, "telegram.token", f"telegram.base_url ({not_the_api})")
+    # The migration at start-up is one INFO line, without alembic's own chatter.
+    assert refused.stderr.count("INFO storage.migrate: database created at revision") == 1
+    assert "alembic" not in refused.stderr
     assert_one_line_failure(unreachable, f"telegram.base_url ({nobody})")
     assert "SEKRET" not in refused.stderr + unreachable.stderr
 
@@ -316,13 +319,19 @@ def test_a_database_that_cannot_work_is_one_line(helpdesk: Helpdesk, tmp_path: P
     with closing(sqlite3.connect(clashing)) as connection:
         connection.execute("CREATE TABLE people (x)")  # the first migration's table, taken
 
-    no_folder, clash = helpdesk.together(
+    no_folder, run, clash = helpdesk.together(
         (["db", "upgrade"], "", {"HELPDESK_DATABASE_URL": f"sqlite:///{missing}"}),
+        (
+            ["run"],
+            "",
+            {"HELPDESK_DATABASE_URL": f"sqlite:///{missing}", "HELPDESK_TELEGRAM__TOKEN": "1:abc"},
+        ),
         (["db", "upgrade"], "", {"HELPDESK_DATABASE_URL": f"sqlite:///{clashing}"}),
     )
 
     assert_clean_failure(no_folder, "database_url", str(missing), "no folder")
     assert no_folder.stderr.count("\n") == 1
+    assert run.stderr == no_folder.stderr  # at INFO too: no alembic lines before it
     assert clash.returncode == 1
     assert clash.stderr.startswith("helpdesk: database_url: cannot migrate the database (")
     assert "people already exists" in clash.stderr
