@@ -8,14 +8,24 @@ import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
+from handlers.redact import redact
 from helpdesk import logs
 from helpdesk.cli_lms import lms_app
 from helpdesk.cli_roster import roster_app
-from helpdesk.settings import ConfigError, Settings, load_settings, secret_values
+from helpdesk.settings import (
+    ConfigError,
+    Settings,
+    hide_password,
+    load_settings,
+    secret_values,
+)
+
+if TYPE_CHECKING:
+    from storage.migrate import SchemaChange
 
 T = TypeVar("T")
 
@@ -63,14 +73,25 @@ def built_or_exit(settings: Settings, factory: Callable[[Settings], T]) -> T:
         fail(f"kb_path: the knowledge base has problems (see `helpdesk kb check`):\n{exc}")
 
 
-def migrate_or_exit(settings: Settings) -> None:
+def migrate_or_exit(settings: Settings) -> SchemaChange:
     """Apply migrations; a database that cannot be reached is a clear error, not a trace."""
-    from storage.migrate import upgrade
+    from storage.migrate import MigrationError, upgrade
 
     try:
-        upgrade(settings.database_url)
+        return upgrade(settings.database_url)
+    except MigrationError as exc:
+        fail(f"database_url: {exc}")
     except Exception as exc:
-        fail(f"database_url: cannot migrate the database ({type(exc).__name__}: {exc})", 1)
+        fail(f"database_url: cannot migrate the database ({_reason(exc)})", 1)
+
+
+def _reason(exc: Exception) -> str:
+    # SQLAlchemy wraps the driver's error and adds a second line linking its docs: the
+    # driver's own first line is the part that says what is wrong.
+    cause = getattr(exc, "orig", None)
+    shown = cause if isinstance(cause, Exception) else exc
+    lines = str(shown).strip().splitlines() or [""]
+    return hide_password(f"{type(shown).__name__}: {lines[0]}")
 
 
 @app.command()
@@ -98,15 +119,27 @@ def run(config: ConfigOption = None) -> None:
     try:
         asyncio.run(service.run())
     except InvalidToken:
-        fail("telegram.token was refused by Telegram; check it with @BotFather", 1)
+        # A 404 from something that is not the Bot API (a proxy, a typo in base_url) comes
+        # back as InvalidToken too, so the token alone is not to blame.
+        fail(
+            f"telegram.token was refused, or telegram.base_url ({_base_url(settings)}) is not "
+            "a Telegram Bot API; check the token with @BotFather and the address",
+            1,
+        )
     except NetworkError as exc:
         fail(
-            f"cannot reach Telegram at telegram.base_url ({exc.message}); "
-            "check the network or proxy",
+            f"cannot reach Telegram at telegram.base_url ({_base_url(settings)}): "
+            f"{redact(exc.message)}; check the network or proxy",
             1,
         )
     except KeyboardInterrupt:
         pass
+
+
+def _base_url(settings: Settings) -> str:
+    # PTB appends the token to base_url; this is the address as configured, and should
+    # someone have written the token into it, the registered secrets are blanked.
+    return redact(hide_password(settings.telegram.base_url))
 
 
 @app.command(hidden=True)
@@ -125,8 +158,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Apply all database migrations."""
     settings = settings_or_exit(config)
     logs.configure("WARNING")
-    migrate_or_exit(settings)
-    typer.echo("database is up to date")
+    typer.echo(migrate_or_exit(settings).describe())
 
 
 @kb_app.command("check")
@@ -210,24 +242,39 @@ def report(
     date_from: Annotated[str, typer.Option("--from", help="First local date, YYYY-MM-DD")],
     date_to: Annotated[str, typer.Option("--to", help="Last local date, YYYY-MM-DD")],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or xlsx (default: the file's extension)")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Export the E-learning report for a range of local dates."""
-    from storage.export import FORMATS
-
     settings = settings_or_exit(config)
     start, end = _date("--from", date_from), _date("--to", date_to)
     if end < start:
         fail("--to is before --from")
-    if fmt not in FORMATS:
-        fail(f"--format must be csv or xlsx (got {fmt!r})")
-    if not output.parent.is_dir():
-        fail(f"--output: no folder {output.parent} to write {output.name} in")
+    fmt = _report_format(output, fmt)
     logs.configure("WARNING")
     migrate_or_exit(settings)
     count = asyncio.run(_export(settings, start, end, output, fmt))
     typer.echo(f"{count} rows written to {output}")
+
+
+def _report_format(output: Path, fmt: str | None) -> str:
+    """--format, or the one the file name asks for; exit 2 when they disagree or neither says."""
+    from storage.export import FORMATS
+
+    if output.is_dir():
+        fail(f"--output: {output} is a folder; give a file such as {output / 'laporan.xlsx'}")
+    if not output.parent.is_dir():
+        fail(f"--output: no folder {output.parent} to write {output.name} in")
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"--format must be csv or xlsx (got {fmt!r})")
+    extension = output.suffix.lower().removeprefix(".")
+    if fmt is None and extension not in FORMATS:
+        fail(f"--output {output.name} is not named .csv or .xlsx; pass --format csv or xlsx")
+    if fmt is not None and extension in FORMATS and extension != fmt:
+        fail(f"--format {fmt} does not match --output {output.name}; leave --format out")
+    return fmt or extension
 
 
 async def _export(settings: Settings, start: date, end: date, output: Path, fmt: str) -> int:

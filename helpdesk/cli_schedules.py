@@ -183,18 +183,25 @@ def training_participants(
     """Registrations of a training: id, status, attendance, name."""
     from schedules import training
     from storage.database import reading
+    from storage.models import Training
 
     settings = _prepared(config)
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
         async with reading(sessions) as session:
+            if await session.get(Training, number) is None:
+                raise training.TrainingError(f"pelatihan #{number} tidak ditemukan")
             marks = {True: "present", False: "absent", None: "-"}
             return [
                 f"{r.id}\t{r.status}\t{marks[r.attended]}\t{r.person.display_name}"
                 for r in await training.participants(session, number)
             ]
 
-    for line in _run(settings, work):
+    try:
+        lines = _run(settings, work)
+    except training.TrainingError as exc:
+        base.fail(str(exc))
+    for line in lines or [f"training #{number}: no registrations yet"]:
         typer.echo(line)
 
 

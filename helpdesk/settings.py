@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from handlers.flows.config import FlowConfig
+from helpdesk.settings_env import EnvJsonError, EnvSource
 from storage.database import normalise_url
 
 _SECRET_KEY = re.compile(r"token|password|secret", re.IGNORECASE)
@@ -38,6 +39,14 @@ _config_file: ContextVar[Path | None] = ContextVar("config_file", default=None)
 
 class ConfigError(Exception):
     """Settings that cannot work; the message names the key and what it expects."""
+
+
+def _blank_is_unset(value: object) -> object:
+    # `HELPDESK_TELEGRAM__TOKEN=` (or a TOML `token = ""`) means "no token", not a token
+    # Telegram is then asked about: the "how to get a token" message is what helps then.
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
 
 
 class TelegramSettings(BaseModel):
@@ -58,6 +67,8 @@ class TelegramSettings(BaseModel):
     # Telegram's documented ceilings; the benchmark turns them off for both bots it compares.
     rate_limit: bool = True
     max_send_attempts: int = Field(default=8, ge=1)
+
+    _blank_token = field_validator("token", "secret_token", mode="before")(_blank_is_unset)
 
 
 class StaffSettings(BaseModel):
@@ -90,6 +101,8 @@ class LmsSettings(BaseModel):
     student_role_id: int = Field(default=5, ge=1)
     teacher_role_id: int = Field(default=3, ge=1)
     categories: dict[str, int] = Field(default_factory=dict)
+
+    _blank_token = field_validator("token", mode="before")(_blank_is_unset)
 
     @field_validator("url")
     @classmethod
@@ -461,7 +474,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the file, so one value can be overridden per run.
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, EnvSource(settings_cls)]
         path = _config_file.get()
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
@@ -501,6 +514,8 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     except SettingsError as exc:  # a HELPDESK_* variable that is not valid JSON
+        if isinstance(exc.__cause__, EnvJsonError):
+            raise ConfigError(str(exc.__cause__)) from None
         raise ConfigError(f"environment: {exc}") from None
     except ValueError as exc:  # a TOML syntax error arrives as a ValueError subclass
         raise ConfigError(f"config file {path}: {exc}") from None
@@ -525,12 +540,26 @@ def _describe(exc: ValidationError) -> str:
             lines.append(f"{key}: unknown setting")
             continue
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{key}: {message} (got {_shown(key, error.get('input'))})")
+        value = error.get("input")
+        if "." not in key and isinstance(value, dict):
+            # A check across one section's keys: the message names them, and the whole
+            # section (the token among it) would show nothing more useful.
+            lines.append(message if message.startswith(f"{key}.") else f"{key}: {message}")
+            continue
+        lines.append(f"{key}: {message} (got {_shown(key, value)})")
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
 def _shown(key: str, value: object) -> str:
-    # A whole section may hold the token; a database URL may hold a password.
-    if _SECRET_KEY.search(key) or key in _SECTIONS or isinstance(value, dict):
+    # A section given as a string may be the token itself; a list or dict may carry one
+    # under a key of its own; a database URL may hold a password.
+    if _SECRET_KEY.search(key) or key in _SECTIONS:
         return "***"
-    return _URL_PASSWORD.sub(r"\1***@", repr(value))
+    if isinstance(value, dict | list) and _SECRET_KEY.search(repr(value)):
+        return "***"
+    return hide_password(repr(value))
+
+
+def hide_password(url: str) -> str:
+    """`url` with the password of its user part, if any, shown as ***."""
+    return _URL_PASSWORD.sub(r"\1***@", url)

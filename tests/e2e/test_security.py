@@ -304,7 +304,7 @@ async def test_c08_user_text_and_names_are_shown_literally_in_the_staff_group(
 @pytest.fixture
 def production_logging() -> Iterator[None]:
     """The library log levels `helpdesk run` sets at DEBUG, undone afterwards."""
-    names = ("httpx", "httpcore", "aiosqlite", "apscheduler", "telegram")
+    names = tuple(logs._QUIET)
     saved = {name: logging.getLogger(name).level for name in names}
     logs.quiet_libraries("DEBUG")
     yield

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import web
+from alembic import command
+from alembic.script import ScriptDirectory
 from openpyxl import load_workbook
 
 from handlers.knowledge import DEFAULT_KB_PATH
 from storage.interactions import REPORT_COLUMNS
+from storage.migrate import alembic_config
+from tests.mailservers.dovecot import free_port
 
 EXECUTABLE = Path(sys.executable).with_name("helpdesk")
 KNOWN = "bagaimana cara aktivasi akun kuliah online?"
@@ -80,8 +88,9 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], *needles: str
 
 
 def test_start_up_errors_exit_2_with_one_message(helpdesk: Helpdesk) -> None:
-    no_token, bad_port, no_secret, no_file = helpdesk.together(
+    no_token, empty_token, bad_port, no_secret, no_file = helpdesk.together(
         (["run"], "", {}),
+        (["run"], "", {"HELPDESK_TELEGRAM__TOKEN": ""}),
         (
             ["run"],
             "",
@@ -100,10 +109,64 @@ def test_start_up_errors_exit_2_with_one_message(helpdesk: Helpdesk) -> None:
     )
 
     assert_clean_failure(no_token, "telegram.token", "BotFather")
+    assert empty_token.stderr == no_token.stderr  # empty is unset, not a token to try
     assert_clean_failure(bad_port, "telegram.port")
     assert "SEKRET" not in bad_port.stderr
     assert_clean_failure(no_secret, "telegram.secret_token")
     assert_clean_failure(no_file, "nowhere.toml")
+
+
+def assert_one_line_failure(result: Result, *needles: str) -> None:
+    """Exit 1 ending in one `helpdesk:` line (log lines may come first), no traceback."""
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.count("helpdesk: ") == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("helpdesk: ")
+    for needle in needles:
+        assert needle in last
+
+
+async def test_a_wrong_base_url_is_named_and_the_token_never_shown(
+    helpdesk: Helpdesk, tmp_path: Path
+) -> None:
+    async def not_found(request: web.Request) -> web.Response:
+        return web.Response(status=404)  # a proxy's empty 404, not the Bot API's JSON
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    not_the_api = f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
+    nobody = f"http://127.0.0.1:{free_port()}/bot"
+    token = "123456:SEKRET-token-value"
+    try:
+        refused, unreachable = await asyncio.to_thread(
+            helpdesk.together,
+            *(
+                (
+                    ["run"],
+                    "",
+                    {
+                        "HELPDESK_TELEGRAM__TOKEN": token,
+                        "HELPDESK_TELEGRAM__BASE_URL": base_url,
+                        "HELPDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / name}",
+                    },
+                )
+                for base_url, name in ((not_the_api, "a.sqlite3"), (nobody, "b.sqlite3"))
+            ),
+        )
+    finally:
+        await runner.cleanup()
+
+    assert_one_line_failure(refused, "telegram.token", f"telegram.base_url ({not_the_api})")
+    # The migration at start-up is one INFO line, without alembic's own chatter.
+    assert refused.stderr.count("INFO storage.migrate: database created at revision") == 1
+    assert "alembic" not in refused.stderr
+    assert_one_line_failure(unreachable, f"telegram.base_url ({nobody})")
+    assert "SEKRET" not in refused.stderr + unreachable.stderr
 
 
 def test_ask(helpdesk: Helpdesk) -> None:
@@ -228,3 +291,64 @@ def test_report_rejects_bad_dates(helpdesk: Helpdesk, tmp_path: Path) -> None:
     assert_clean_failure(backwards, "--to")
     assert_clean_failure(not_a_date, "--from", "2026-13-01")
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_report_format_follows_the_output_name(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    dates = ["report", "--from", "2026-01-01", "--to", "2026-01-31"]
+
+    written = helpdesk(*dates, "-o", "laporan.xlsx")
+
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "laporan.xlsx").read_bytes().startswith(b"PK")  # a zip: XLSX, not CSV
+    folder, contradicts, unknown, bad_format = helpdesk.together(
+        ([*dates, "-o", str(tmp_path)], "", {}),
+        ([*dates, "-o", "r.xlsx", "--format", "csv"], "", {}),
+        ([*dates, "-o", "r.txt"], "", {}),
+        ([*dates, "-o", "r.csv", "--format", "pdf"], "", {}),
+    )
+    assert_clean_failure(folder, "--output", "is a folder")
+    assert_clean_failure(contradicts, "--format csv", "r.xlsx")
+    assert_clean_failure(unknown, "r.txt", "--format")
+    assert_clean_failure(bad_format, "--format", "pdf")
+    assert not (tmp_path / "r.xlsx").exists() and not (tmp_path / "r.txt").exists()
+
+
+def test_a_database_that_cannot_work_is_one_line(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    missing = tmp_path / "missing" / "x.sqlite3"
+    clashing = tmp_path / "clash.sqlite3"
+    with closing(sqlite3.connect(clashing)) as connection:
+        connection.execute("CREATE TABLE people (x)")  # the first migration's table, taken
+
+    no_folder, run, clash = helpdesk.together(
+        (["db", "upgrade"], "", {"HELPDESK_DATABASE_URL": f"sqlite:///{missing}"}),
+        (
+            ["run"],
+            "",
+            {"HELPDESK_DATABASE_URL": f"sqlite:///{missing}", "HELPDESK_TELEGRAM__TOKEN": "1:abc"},
+        ),
+        (["db", "upgrade"], "", {"HELPDESK_DATABASE_URL": f"sqlite:///{clashing}"}),
+    )
+
+    assert_clean_failure(no_folder, "database_url", str(missing), "no folder")
+    assert no_folder.stderr.count("\n") == 1
+    assert run.stderr == no_folder.stderr  # at INFO too: no alembic lines before it
+    assert clash.returncode == 1
+    assert clash.stderr.startswith("helpdesk: database_url: cannot migrate the database (")
+    assert "people already exists" in clash.stderr
+    assert clash.stderr.count("\n") == 1  # no SQLAlchemy background link, no thread's trace
+
+
+def test_db_upgrade_says_what_it_did(helpdesk: Helpdesk, tmp_path: Path) -> None:
+    url = helpdesk.env["HELPDESK_DATABASE_URL"]
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert head is not None
+    previous = ScriptDirectory.from_config(alembic_config(url)).get_revision(head).down_revision
+    assert isinstance(previous, str)
+
+    created, again = helpdesk("db", "upgrade"), helpdesk("db", "upgrade")
+    command.downgrade(alembic_config(url), previous)
+    upgraded = helpdesk("db", "upgrade")
+
+    assert created.stdout == f"database created at revision {head}\n", created.stderr
+    assert again.stdout == f"database already up to date ({head})\n", again.stderr
+    assert upgraded.stdout == f"database upgraded from {previous} to {head}\n", upgraded.stderr

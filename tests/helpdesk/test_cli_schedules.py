@@ -33,12 +33,17 @@ def test_training_add_list_and_minutes(helpdesk: Helpdesk, tmp_path: Path) -> No
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "training #1 created"
 
-    listed, minutes, bad = helpdesk.together(
+    listed, minutes, bad, nobody, unknown = helpdesk.together(
         (["training", "list"], "", {}),
         (["training", "minutes", "1", "--output", str(tmp_path / "ba.docx")], "", {}),
         (["training", "add", "--title", "X", "--start", "besok", "--end", f"{day} 12:00",
           "--place", "Lab", "--capacity", "3"], "", {}),
+        (["training", "participants", "1"], "", {}),
+        (["training", "participants", "99"], "", {}),
     )  # fmt: skip
+    assert nobody.returncode == 0, nobody.stderr
+    assert nobody.stdout == "training #1: no registrations yet\n"
+    assert_clean_failure(unknown, "#99")  # as `training minutes 99` says it
     assert "#1" in listed.stdout and "Moodle dasar" in listed.stdout and "0/30" in listed.stdout
     assert minutes.returncode == 0, minutes.stderr
     document = Document(str(tmp_path / "ba.docx"))

@@ -37,6 +37,12 @@ def config_error(config_file: Path | None = None) -> str:
     return str(info.value)
 
 
+def config_error_with(**overrides: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, **overrides)
+    return str(info.value)
+
+
 def test_defaults() -> None:
     settings = load_settings()
 
@@ -190,6 +196,19 @@ def test_wrong_value_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     assert "Traceback" not in message
 
 
+@pytest.mark.parametrize("blank", ["", "  \t"])
+def test_blank_tokens_are_unset(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv("HELPDESK_TELEGRAM__TOKEN", blank)
+    monkeypatch.setenv("HELPDESK_TELEGRAM__SECRET_TOKEN", blank)
+
+    settings = load_settings()
+
+    assert settings.telegram.token is None
+    assert settings.telegram.secret_token is None
+    message = config_error_with(lms={"url": "https://lms.example", "token": blank})
+    assert "lms.token is required" in message
+
+
 def test_wrong_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELPDESK_TELEGRAM__MODE", "foo")
 
@@ -203,6 +222,40 @@ def test_environment_json_error_is_a_config_error(monkeypatch: pytest.MonkeyPatc
 
     assert "staff" in message
     assert "config file" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("HELPDESK_STAFF__TELEGRAM_IDS", "123,456", "a JSON list such as [123, 456]"),
+        ("HELPDESK_STAFF__TELEGRAM_IDS", "123", "a JSON list such as [123]"),
+        ("HELPDESK_MAIL__STAFF_ADDRESSES", "a@b.c", 'a JSON list such as ["a@b.c"]'),
+        ("HELPDESK_SCHEDULE__TRAINING_REMINDERS", "60", "a JSON list such as [60]"),
+        ("HELPDESK_WORKFLOWS__STEP_HOURS", "6.C.f=72", 'a JSON object such as {"name": 1}'),
+        ("HELPDESK_FLOWS__FACULTIES", "Teknik", "a JSON object such as"),
+    ],
+)
+def test_a_list_or_dict_not_in_json_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    message = config_error()
+
+    key = variable.removeprefix("HELPDESK_").lower().replace("__", ".")
+    assert message.startswith(f"{variable} ({key}): expected {expected}"), message
+    assert message.endswith(f"(got {value!r})")
+    assert "\n" not in message
+
+
+def test_a_section_not_in_json_is_named_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_TELEGRAM", TOKEN)
+
+    message = config_error()
+
+    assert message == "HELPDESK_TELEGRAM (telegram): expected a JSON object"
 
 
 def test_several_problems_are_all_listed(tmp_path: Path) -> None:
@@ -254,6 +307,34 @@ def test_secret_of_the_wrong_type_from_environment(monkeypatch: pytest.MonkeyPat
 
     assert "SEKRET" not in message
     assert "telegram.token" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "[flows]\nremind_after_hours = 48\nexpire_after_hours = 24",
+            "flows.expire_after_hours must be more than remind_after_hours",
+        ),
+        ('[lms]\nurl = "https://lms.example"', "lms.token is required when lms.url is set"),
+        (
+            '[workflows]\nstep_hours = { "6.C.f" = -1 }',
+            "workflows.step_hours: hours above 0 keyed by workflow or step, "
+            "e.g. {\"6.C.f.2\" = 72} (got {'6.C.f': -1})",
+        ),
+    ],
+)
+def test_values_that_are_not_secret_are_not_masked(tmp_path: Path, text: str, line: str) -> None:
+    message = config_error(write(tmp_path, text))
+
+    assert message.splitlines()[1:] == [f"  {line}"]
+
+
+def test_a_secret_inside_a_list_stays_masked(tmp_path: Path) -> None:
+    message = config_error(write(tmp_path, f'[staff]\ntelegram_ids = [{{ token = "{TOKEN}" }}]'))
+
+    assert "staff.telegram_ids.0" in message and "(got ***)" in message
+    assert "SEKRET" not in message
 
 
 def test_database_password_is_hidden(tmp_path: Path) -> None:
