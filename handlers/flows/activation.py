@@ -195,7 +195,8 @@ async def _check_code(turn: Turn, state: State) -> None:
     minutes = int(config.code_ttl.total_seconds() // 60)
     if not (typed.isdigit() and len(typed) == 6):
         await turn.log_in("flow_invalid", topic=ACTIVATION)
-        await ask(turn, state, problem="⚠️ " + text(turn.language, "bad_code"))
+        # The warning is the whole answer: it already says what a code looks like.
+        await turn.reply("⚠️ " + text(turn.language, "bad_code"), topic=ACTIVATION)
         return
     code = await roster.live_code(turn.session, turn.person.id)
     if code is None or code.roster_id != state.roster_id:

@@ -130,6 +130,15 @@ async def test_text_that_is_not_a_code_does_not_use_an_attempt(desk: Desk) -> No
     assert conversation.data["step"] == "code"
 
 
+async def test_a_wrongly_formatted_code_is_answered_once(desk: Desk) -> None:
+    await request_code(desk)
+
+    [reply] = await desk.say("12ab")
+
+    assert reply.html.count("Kode berisi 6 angka") == 1
+    assert reply.html.startswith("⚠️ ")
+
+
 async def test_expired_code_is_refused_and_a_new_one_can_be_sent(
     desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
