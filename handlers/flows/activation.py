@@ -2,7 +2,8 @@
 
 The code is never logged nor written to the report: only its salted hash is stored, the
 person's message holding it is recorded as `[kode aktivasi]`, and the report row of the
-email says where it went, not what it said.
+email says where it went, not what it said. Where no email can leave (no SMTP transport) no
+code is made at all: staff take the request as a ticket.
 """
 
 from __future__ import annotations
@@ -130,6 +131,22 @@ async def _nim(turn: Turn, state: State) -> None:
 
 async def send_code(turn: Turn, state: State, entry: RosterEntry) -> None:
     """Mail a new code to the roster address, within the hourly limits."""
+    if not turn.config.sends_email:
+        # Without SMTP the code would wait in the outbox for ever, and the student for it:
+        # no code is made, and staff activate the account once they know who is asking.
+        logger.warning(
+            "activation code for roster row %s not sent: no email transport (smtp.host)",
+            entry.id,
+        )
+        # No name in the question: the asker, not yet proven to be the student, sees it
+        # in /tiket. Staff find the row by its NIM.
+        await _to_staff(
+            turn,
+            "reason_no_mail",
+            f"NIM/NIDN {entry.number}: kode tidak dapat dikirim (email helpdesk belum "
+            "disiapkan); identitas penanya belum diperiksa",
+        )
+        return
     config = turn.config.flows
     window = RATE_WINDOW
     mine, theirs = await roster.codes_since(
