@@ -29,6 +29,7 @@ from handlers.texts import text as common_text
 from handlers.turn import Turn
 from storage import interactions, people, queues, roster, tickets
 from storage.models import Identity, RosterEntry
+from storage.privacy import SECRET
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ def _queue_code_email(turn: Turn, address: str, code: str) -> None:
         chat_id=address,
         subject=plain(turn.language, "code_email_subject"),
         html=text(turn.language, "code_email", code=code, minutes=minutes),
+        extra={SECRET: "activation_code"},
     )
     # Recorded by hand, not through Turn.send: the report must not hold the code.
     row = interactions.record(
