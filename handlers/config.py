@@ -26,6 +26,11 @@ class HelpdeskConfig:
     max_file_bytes: int = 10 * 1024 * 1024
     email: EmailRules | None = None  # None: no email channel
 
+    @property
+    def sends_email(self) -> bool:
+        """Whether an email queued now can ever leave (an email channel with SMTP)."""
+        return self.email is not None and self.email.sends
+
     def is_staff(self, channel: str, external_id: str) -> bool:
         """Whether this channel address belongs to a configured staff member."""
         return external_id in self.staff_ids.get(channel, frozenset())
@@ -39,3 +44,5 @@ class EmailRules:
     staff_addresses: tuple[str, ...] = ()
     auto_reply_limit: int = 5
     auto_reply_window: timedelta = timedelta(hours=3)
+    # False when mail.address is set without smtp.host: mail can be read, none can leave.
+    sends: bool = True

@@ -29,6 +29,12 @@ async def copy_to_staff(turn: Turn, html: str, ticket: Ticket) -> None:
     rules = turn.config.email
     if rules is None or not rules.staff_addresses:
         return
+    if not rules.sends:
+        logger.warning(
+            "ticket #%s not copied to mail.staff_addresses: no email transport (smtp.host)",
+            ticket.id,
+        )
+        return
     subject = f"[#{ticket.id}] {shorten(ticket.question.replace(chr(10), ' '), 70)}"
     for address in rules.staff_addresses:
         if turn.inbound.channel == Channel.EMAIL and address == turn.inbound.sender.external_id:
@@ -56,8 +62,10 @@ async def notify_staff(
         channel, chat_id = config.staff_chat
         moved = await kv.get(session, f"{channel}.{STAFF_CHAT_KEY}")
         targets.append((Channel(channel), moved or chat_id))
-    if by_email and config.email is not None:
+    if by_email and config.email is not None and config.sends_email:
         targets += [(Channel.EMAIL, address) for address in config.email.staff_addresses]
+    elif by_email and config.email is not None and config.email.staff_addresses:
+        logger.warning("notice not mailed to mail.staff_addresses: no email transport (smtp.host)")
     if not targets:
         logger.warning("no staff group or staff address to tell: %s", html)
     for channel, chat_id in targets:

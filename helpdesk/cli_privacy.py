@@ -23,7 +23,8 @@ def export(
     person: Annotated[
         str,
         typer.Option(
-            "--person", help="Person id, channel address (telegram:12345) or email address"
+            "--person",
+            help="Person id, channel address (telegram:12345), email address or NIM/NIDN",
         ),
     ],
     output: Annotated[
@@ -35,27 +36,34 @@ def export(
     settings = settings_or_exit(config)
     logs.configure("WARNING")
     migrate_or_exit(settings)
-    data = asyncio.run(_export(settings, person))
+    whom, data = asyncio.run(_export(settings, person))
     text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
     if output is None:
         typer.echo(text)
         return
     output.write_text(text + "\n", encoding="utf-8")
-    typer.echo(f"data of person {data['person']['id']} written to {output}", err=True)
+    typer.echo(f"data of {whom} written to {output}", err=True)
 
 
-async def _export(settings: Settings, key: str) -> dict[str, Any]:
+async def _export(settings: Settings, key: str) -> tuple[str, dict[str, Any]]:
     from storage.database import create_engine, session_factory
-    from storage.privacy import PersonNotFound, export_person, find_person
+    from storage.privacy import AmbiguousKey, PersonNotFound, export_person, find_subject
 
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session:
             try:
-                found = await find_person(session, key)
+                found = await find_subject(session, key)
             except PersonNotFound:
-                fail(f"--person: nobody matches {key!r} (an id, telegram:ID or an email)", 1)
-            return await export_person(session, found)
+                fail(
+                    f"--person: nobody matches {key!r} "
+                    "(an id, telegram:ID, an email or a NIM/NIDN of the roster)",
+                    1,
+                )
+            except AmbiguousKey as problem:
+                fail(f"--person: {problem}", 1)
+            data = await export_person(session, found.person, roster=found.roster)
+            return found.describe(), data
     finally:
         await engine.dispose()
 

@@ -87,6 +87,8 @@ def digest(
         return
     if not schedule.digest_recipients:
         base.fail("digest.recipients is empty: name at least one address")
+    if not schedule.sends_email:
+        base.fail("the digest goes by email and smtp.host is not set: nothing can be sent")
     if not _run(settings, lambda s: weekly.send(s, schedule, now, force=force)):
         base.fail("this week's digest was already sent (use --force to send it again)", 1)
     typer.echo(f"digest queued to {', '.join(schedule.digest_recipients)}")

@@ -37,6 +37,7 @@ def email_rules(settings: Settings) -> EmailRules | None:
         staff_addresses=tuple(settings.mail.staff_addresses),
         auto_reply_limit=settings.mail.auto_reply_limit,
         auto_reply_window=timedelta(hours=settings.mail.auto_reply_window_hours),
+        sends=settings.sends_email,
     )
 
 

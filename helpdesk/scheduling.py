@@ -23,6 +23,7 @@ def schedule_config(settings: Settings) -> ScheduleConfig:
         step_hours=dict(settings.workflows.step_hours),
         escalate_after=timedelta(hours=settings.workflows.escalate_after_hours),
         staff_chat=staff_chat,
+        sends_email=settings.sends_email,
         digest_recipients=tuple(settings.digest.recipients),
         digest_cron=settings.digest.cron,
         digest_grace=timedelta(hours=settings.digest.grace_hours),

@@ -464,6 +464,11 @@ class Settings(BaseSettings):
         """The local time zone as an object."""
         return ZoneInfo(self.timezone)
 
+    @property
+    def sends_email(self) -> bool:
+        """Whether mail can leave at all: an SMTP server and our own address to send from."""
+        return self.smtp.host is not None and bool(self.mail.address)
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -23,6 +23,8 @@ class ScheduleConfig:
     step_hours: Mapping[str, float] = field(default_factory=dict)
     escalate_after: timedelta = timedelta(days=2)
     staff_chat: tuple[str, str] | None = None
+    # Whether mail can leave (smtp.host set); without it nothing is queued as email.
+    sends_email: bool = False
     digest_recipients: tuple[str, ...] = ()
     digest_cron: str = "0 7 * * mon"
     # How late the digest may still go out (after downtime, a blocked loop); see C33.

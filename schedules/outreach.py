@@ -49,11 +49,22 @@ async def to_person(
     html: str,
     *,
     subject: str,
+    email: bool,
     buttons: Buttons = (),
     topic: str | None = None,
 ) -> bool:
-    """Queue a message to `person`; False when they cannot be reached on any channel."""
+    """Queue a message to `person`; False when they cannot be reached on any channel.
+
+    `email`: whether mail can leave; without it an email would wait in the outbox for ever.
+    """
     address = await address_of(session, person)
+    if address is not None and address.channel == Channel.EMAIL and not email:
+        logger.warning(
+            "person %s is reachable only by email and no email transport is configured "
+            "(smtp.host); message not queued",
+            person.id,
+        )
+        return False
     if address is None:
         logger.warning("person %s has no reachable channel; message not queued", person.id)
         return False

@@ -85,6 +85,7 @@ async def _one(
             person,
             data["html"],
             subject=data.get("subject", ""),
+            email=config.sends_email,
             buttons=buttons,
             topic=data.get("topic"),
         )

@@ -35,6 +35,10 @@ async def send(
     if not config.digest_recipients:
         logger.warning("digest not sent: digest.recipients is empty")
         return False
+    if not config.sends_email:
+        # Queued, it would wait in the outbox for ever and still count as this week's.
+        logger.warning("digest not sent: no email transport is configured (smtp.host)")
+        return False
     # The week is that of the run's due time: a run late past midnight reports the same week.
     period = week_before(due or now, config.zone)
     async with reading(sessions) as session:

@@ -146,7 +146,12 @@ async def notify_owner(
         html += "\n" + say(language, "wf_step_email")
     button = ((Button(say(language, "wf_button_done"), _done_data(instance)),),)
     sent = await outreach.to_person(
-        session, holder, html, subject=f"{workflow.title}: langkah {step.number}", buttons=button
+        session,
+        holder,
+        html,
+        subject=f"{workflow.title}: langkah {step.number}",
+        email=config.sends_email,
+        buttons=button,
     )
     if not sent:
         await outreach.to_staff(
@@ -268,6 +273,7 @@ async def _overdue(
                 holder,
                 say(holder.language, "wf_reminder", **values),
                 subject=f"Pengingat: {workflow.title}",
+                email=config.sends_email,
                 buttons=button,
                 topic=TOPIC,
             )

@@ -1,6 +1,7 @@
 """Personal data (UU PDP 27/2022): everything held about one person, and purging old texts.
 
-Export gathers every row that names the person or was written by them. Purge blanks the
+Export gathers every row that names the person or was written by them, and the activation
+roster's rows about them, even for someone on the roster who never wrote. Purge blanks the
 words (message texts, questions, flow details, raw updates, queued payloads, attachment
 references) of rows older than the retention period and keeps the rows themselves, so the
 E-learning report still counts every message, topic, outcome and ticket.
@@ -11,22 +12,24 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, null, or_, select, update
+from sqlalchemy import delete, false, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 from storage.models import (
+    ActivationCode,
     Conversation,
     Identity,
     InboundUpdate,
     Interaction,
     OutboxMessage,
     Person,
+    RosterEntry,
     Ticket,
     TicketMessage,
 )
@@ -34,6 +37,14 @@ from storage.models import (
 logger = logging.getLogger(__name__)
 
 PURGED = "[dihapus: masa simpan habis]"
+# The key of an outbox payload's `extra` marking a message that carries a secret (an
+# activation code): an export shows that it was sent and to whom, not its words.
+SECRET = "secret"
+HIDDEN = "[disembunyikan: berisi kode rahasia]"
+# An activation code's hash and salt would let anyone try the million codes offline.
+_CODE_SECRETS = frozenset({"code_hash", "salt"})
+NIM_PREFIX = "nim:"
+MAX_ID = 2**31 - 1  # a longer number (a 16-digit NIM) is no person id: PostgreSQL would refuse it
 HEADER_BYTES = 256 * 1024  # more header than any mailer writes; the rest is not read
 # Who sent a stored raw input, per channel; a channel whose payload names its sender
 # differently adds its reader here.
@@ -77,11 +88,69 @@ class PersonNotFound(LookupError):
     """No person matches what was given."""
 
 
+class AmbiguousKey(LookupError):
+    """What was given names two different people (a person id that is also someone's NIM)."""
+
+
+@dataclass
+class Subject:
+    """Whom an export is about: a person who wrote to the helpdesk, roster rows, or both."""
+
+    person: Person | None
+    roster: list[RosterEntry] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """`person 7`, or `roster NIM/NIDN 2021010001` for someone who never wrote."""
+        if self.person is not None:
+            return f"person {self.person.id}"
+        return "roster " + ", ".join(f"NIM/NIDN {entry.number}" for entry in self.roster)
+
+
+async def find_subject(session: AsyncSession, key: str) -> Subject:
+    """A person and their roster rows by id, channel address, email, NIM/NIDN or `nim:NIM`.
+
+    Someone only on the activation roster (imported, never wrote) is found by the roster's
+    email or NIM/NIDN, with no person.
+    """
+    key = key.strip()
+    person: Person | None = None
+    if not key.lower().startswith(NIM_PREFIX):
+        try:
+            person = await find_person(session, key)
+        except PersonNotFound:
+            person = None
+    rows = await _roster_by_key(session, key)
+    linked = {entry.person_id for entry in rows if entry.person_id is not None}
+    if person is not None and key.isdigit() and any(e.person_id != person.id for e in rows):
+        # Either reading could hand over a stranger's data.
+        raise AmbiguousKey(
+            f"{key!r} is a person id and also someone else's NIM/NIDN in the roster; "
+            f"write nim:{key} for the roster, or the person's channel address"
+        )
+    if person is None and len(linked) > 1:
+        ids = " and ".join(str(i) for i in sorted(linked))
+        raise AmbiguousKey(f"{key!r} is on roster rows claimed by persons {ids}: export each")
+    if person is None and linked:
+        person = await session.get(Person, linked.pop())
+    if person is None and not rows:
+        raise PersonNotFound(key)
+    return Subject(person, rows)
+
+
+async def _roster_by_key(session: AsyncSession, key: str) -> list[RosterEntry]:
+    if "@" in key:
+        where = func.lower(RosterEntry.email) == key.lower()
+    else:
+        number = key[len(NIM_PREFIX) :] if key.lower().startswith(NIM_PREFIX) else key
+        where = RosterEntry.number == number.strip().upper()
+    return list((await session.scalars(select(RosterEntry).where(where))).all())
+
+
 async def find_person(session: AsyncSession, key: str) -> Person:
     """A person by id (`42`), channel address (`telegram:12345`) or email address."""
     key = key.strip()
     person: Person | None = None
-    if key.isdigit():
+    if key.isdigit() and int(key) <= MAX_ID:
         person = await session.get(Person, int(key))
     elif "@" in key:
         person = await session.scalar(select(Person).where(Person.email == key.lower()))
@@ -111,49 +180,119 @@ def _row(obj: DeclarativeBase) -> dict[str, Any]:
     return values
 
 
-async def export_person(session: AsyncSession, person: Person) -> dict[str, Any]:
-    """Everything held about `person`, grouped by table."""
+async def export_person(
+    session: AsyncSession, person: Person | None, *, roster: Sequence[RosterEntry] = ()
+) -> dict[str, Any]:
+    """Everything held about `person` and the `roster` rows, grouped by table.
+
+    The person's own roster rows (claimed, or at one of their email addresses) are added;
+    `person` is None for someone known only from the roster.
+    """
     identities = list(
-        (await session.scalars(select(Identity).where(Identity.person_id == person.id))).all()
+        (await session.scalars(select(Identity).where(_is(Identity.person_id, person)))).all()
     )
-    addresses = [(i.channel, i.external_id) for i in identities]
+    rows = await _roster_of(session, person, identities, roster)
+    addresses = {(i.channel, i.external_id) for i in identities}
+    addresses |= {("email", entry.email) for entry in rows if entry.email}
+    if person is not None and person.email:
+        addresses.add(("email", person.email))
+    outbox = await _outbox_to(session, addresses)
     tickets = list(
-        (await session.scalars(select(Ticket).where(Ticket.requester_id == person.id))).all()
-    )
-    ticket_ids = [t.id for t in tickets]
-    interactions = await session.scalars(
-        select(Interaction)
-        .where(or_(Interaction.person_id == person.id, Interaction.handler_person_id == person.id))
-        .order_by(Interaction.id)
+        (await session.scalars(select(Ticket).where(_is(Ticket.requester_id, person)))).all()
     )
     ticket_messages = await session.scalars(
-        select(TicketMessage).where(TicketMessage.ticket_id.in_(ticket_ids))
+        select(TicketMessage).where(TicketMessage.ticket_id.in_([t.id for t in tickets]))
+    )
+    # The report rows of messages to the person's addresses count too: an activation code
+    # mailed to a roster address is recorded under whoever asked for it.
+    mailed = [m.interaction_id for m in outbox if m.interaction_id is not None]
+    interactions = await session.scalars(
+        select(Interaction)
+        .where(
+            or_(
+                _is(Interaction.person_id, person),
+                _is(Interaction.handler_person_id, person),
+                Interaction.id.in_(mailed),
+            )
+        )
+        .order_by(Interaction.id)
     )
     conversations = await session.scalars(
-        select(Conversation).where(Conversation.person_id == person.id)
+        select(Conversation).where(_is(Conversation.person_id, person))
     )
     return {
-        "person": _row(person),
+        "person": None if person is None else _row(person),
         "identities": [_row(i) for i in identities],
+        "roster": [_row(entry) for entry in rows],
+        "activation_codes": [_code_row(c) for c in await _codes(session, person, rows)],
         "tickets": [_row(t) for t in tickets],
         "ticket_messages": [_row(m) for m in ticket_messages],
         "interactions": [_row(i) for i in interactions],
         "conversations": [_row(c) for c in conversations],
-        "outbox": [_row(m) for m in await _outbox_to(session, addresses)],
+        "outbox": [_outbox_row(m) for m in outbox],
         "inbound_updates": [_row(u) for u in await _inbound_from(session, addresses)],
     }
+
+
+def _is(column: Any, person: Person | None) -> Any:
+    """`column` names the person; never true without one (NULL is nobody, not them)."""
+    return false() if person is None else column == person.id
+
+
+async def _roster_of(
+    session: AsyncSession,
+    person: Person | None,
+    identities: Sequence[Identity],
+    given: Sequence[RosterEntry],
+) -> list[RosterEntry]:
+    found = {entry.id: entry for entry in given}
+    if person is not None:
+        emails = {i.external_id.lower() for i in identities if i.channel == "email"}
+        emails |= {person.email.lower()} if person.email else set()
+        query = select(RosterEntry).where(
+            or_(RosterEntry.person_id == person.id, func.lower(RosterEntry.email).in_(emails))
+        )
+        found.update({entry.id: entry for entry in (await session.scalars(query)).all()})
+    return sorted(found.values(), key=lambda entry: entry.id)
+
+
+async def _codes(
+    session: AsyncSession, person: Person | None, rows: Sequence[RosterEntry]
+) -> list[ActivationCode]:
+    query = select(ActivationCode).where(
+        or_(
+            ActivationCode.roster_id.in_([entry.id for entry in rows]),
+            _is(ActivationCode.person_id, person),
+        )
+    )
+    return list((await session.scalars(query.order_by(ActivationCode.id))).all())
+
+
+def _code_row(code: ActivationCode) -> dict[str, Any]:
+    """When a code was made, tried and used up; never what could recover the code."""
+    return {key: value for key, value in _row(code).items() if key not in _CODE_SECRETS}
+
+
+def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
+    values = _row(message)
+    payload = message.payload
+    if isinstance(payload, dict) and payload.get("extra", {}).get(SECRET):
+        words = ("html", "email_html", "files")
+        values["payload"] = {k: v for k, v in payload.items() if k not in words}
+        values["payload"]["html"] = HIDDEN
+    return values
 
 
 async def _outbox_to(
     session: AsyncSession, addresses: Iterable[tuple[str, str]]
 ) -> list[OutboxMessage]:
-    found: list[OutboxMessage] = []
+    found: dict[int, OutboxMessage] = {}
     for channel, external_id in addresses:
         query = select(OutboxMessage).where(
             OutboxMessage.channel == channel, OutboxMessage.chat_id == external_id
         )
-        found += (await session.scalars(query.order_by(OutboxMessage.id))).all()
-    return found
+        found.update({m.id: m for m in (await session.scalars(query)).all()})
+    return [found[key] for key in sorted(found)]
 
 
 async def _inbound_from(

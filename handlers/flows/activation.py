@@ -2,7 +2,8 @@
 
 The code is never logged nor written to the report: only its salted hash is stored, the
 person's message holding it is recorded as `[kode aktivasi]`, and the report row of the
-email says where it went, not what it said.
+email says where it went, not what it said. Where no email can leave (no SMTP transport) no
+code is made at all: staff take the request as a ticket.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from handlers.texts import text as common_text
 from handlers.turn import Turn
 from storage import interactions, people, queues, roster, tickets
 from storage.models import Identity, RosterEntry
+from storage.privacy import SECRET
 from storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -130,6 +132,22 @@ async def _nim(turn: Turn, state: State) -> None:
 
 async def send_code(turn: Turn, state: State, entry: RosterEntry) -> None:
     """Mail a new code to the roster address, within the hourly limits."""
+    if not turn.config.sends_email:
+        # Without SMTP the code would wait in the outbox for ever, and the student for it:
+        # no code is made, and staff activate the account once they know who is asking.
+        logger.warning(
+            "activation code for roster row %s not sent: no email transport (smtp.host)",
+            entry.id,
+        )
+        # No name in the question: the asker, not yet proven to be the student, sees it
+        # in /tiket. Staff find the row by its NIM.
+        await _to_staff(
+            turn,
+            "reason_no_mail",
+            f"NIM/NIDN {entry.number}: kode tidak dapat dikirim (email helpdesk belum "
+            "disiapkan); identitas penanya belum diperiksa",
+        )
+        return
     config = turn.config.flows
     window = RATE_WINDOW
     mine, theirs = await roster.codes_since(
@@ -172,6 +190,7 @@ def _queue_code_email(turn: Turn, address: str, code: str) -> None:
         chat_id=address,
         subject=plain(turn.language, "code_email_subject"),
         html=text(turn.language, "code_email", code=code, minutes=minutes),
+        extra={SECRET: "activation_code"},
     )
     # Recorded by hand, not through Turn.send: the report must not hold the code.
     row = interactions.record(
@@ -195,7 +214,8 @@ async def _check_code(turn: Turn, state: State) -> None:
     minutes = int(config.code_ttl.total_seconds() // 60)
     if not (typed.isdigit() and len(typed) == 6):
         await turn.log_in("flow_invalid", topic=ACTIVATION)
-        await ask(turn, state, problem="⚠️ " + text(turn.language, "bad_code"))
+        # The warning is the whole answer: it already says what a code looks like.
+        await turn.reply("⚠️ " + text(turn.language, "bad_code"), topic=ACTIVATION)
         return
     code = await roster.live_code(turn.session, turn.person.id)
     if code is None or code.roster_id != state.roster_id:

@@ -185,6 +185,7 @@ _ID: dict[str, str] = {
     "reason_unknown": "NIM/NIDN ini tidak ada di daftar aktivasi.",
     "reason_no_email": "Di daftar aktivasi belum ada alamat email untuk NIM/NIDN ini.",
     "reason_taken": "NIM/NIDN ini sudah terhubung dengan akun lain.",
+    "reason_no_mail": "Kode aktivasi tidak dapat dikirim lewat email saat ini.",
     "code_log": "[kode aktivasi dikirim ke {email}]",
     # Staff "done" (SOP 6.A.b step 6) and the requester's notice.
     "button_done": "✅ Selesai",
@@ -369,6 +370,7 @@ _EN: dict[str, str] = {
     "reason_unknown": "This NIM/NIDN is not in the activation roster.",
     "reason_no_email": "The activation roster has no email address for this NIM/NIDN.",
     "reason_taken": "This NIM/NIDN is already linked to another account.",
+    "reason_no_mail": "The activation code cannot be sent by email right now.",
     "done_course_creation": (
         "✅ The course <b>{course_code} {course_name}</b> was created (ticket #{number}); "
         "you can find it in the LMS{where}."

@@ -176,6 +176,9 @@ async def test_activation_on_telegram_with_the_code_from_the_delivered_mail(
     assert found[1] in body_text(mail, "html")
     assert found[1] not in sent.text  # the chat shows where the code went, never the code
 
+    assert "Kode berisi 6 angka" in (await dewi.say("12ab")).text
+    wrong = await dewi.say(f"{(int(found[1]) + 1) % 10**6:06d}")
+    assert "Sisa percobaan: 4" in wrong.text
     linked = await dewi.say(found[1])
     assert "Berhasil" in linked.text
     [card] = await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)

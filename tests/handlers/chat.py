@@ -25,7 +25,8 @@ def make_helpdesk(kb: KnowledgeBase) -> Helpdesk:
         staff_ids={"telegram": frozenset({STAFF_ID})}, staff_chat=("telegram", STAFF_CHAT)
     )
     helpdesk = Helpdesk(config, kb, Matcher(kb))
-    helpdesk.schedule = ScheduleConfig(staff_chat=("telegram", STAFF_CHAT))
+    # With SMTP: a workflow partner known only by email gets the step by email.
+    helpdesk.schedule = ScheduleConfig(staff_chat=("telegram", STAFF_CHAT), sends_email=True)
     return helpdesk
 
 

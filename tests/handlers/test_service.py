@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.config import HelpdeskConfig
+from handlers.config import EmailRules, HelpdeskConfig
 from handlers.knowledge import KnowledgeBase
 from handlers.matching import Matcher
 from handlers.messages import Channel, Inbound, Sender
@@ -228,6 +228,29 @@ async def test_staf_without_question_waits_for_the_next_message_and_batal_cancel
 
     queued = await handle(sessions, helpdesk, user_says("/batal", command="batal"))
     assert "Tidak ada yang sedang berjalan" in queued[0].payload["html"]
+
+
+@pytest.mark.parametrize("sends", [True, False])
+async def test_ticket_copies_go_to_staff_addresses_only_when_mail_can_leave(
+    sessions: async_sessionmaker[AsyncSession],
+    kb: KnowledgeBase,
+    caplog: pytest.LogCaptureFixture,
+    sends: bool,
+) -> None:
+    # mail.address and mail.staff_addresses without smtp.host: copies could never leave.
+    rules = EmailRules(
+        address="helpdesk@unr.example", staff_addresses=("staf@unr.example",), sends=sends
+    )
+    config = HelpdeskConfig(staff_chat=("telegram", STAFF_CHAT), email=rules)
+    helpdesk = Helpdesk(config, kb, Matcher(kb))
+
+    queued = await handle(
+        sessions, helpdesk, user_says("/staf", command="staf", args="nilai saya belum masuk")
+    )
+
+    assert to_chat(queued, STAFF_CHAT)
+    assert len([m for m in queued if m.channel == "email"]) == (1 if sends else 0)
+    assert ("no email transport" in caplog.text) is not sends
 
 
 async def test_user_text_is_escaped_in_the_staff_card(

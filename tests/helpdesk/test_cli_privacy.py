@@ -28,3 +28,26 @@ def test_export_then_purge_from_the_command_line(helpdesk: Helpdesk) -> None:
     assert "interactions 0" in kept.stdout  # nothing is 30 days old yet
     again = json.loads(helpdesk("privacy", "export", "--person", "1").stdout)
     assert again == data
+
+
+def test_export_finds_someone_who_is_only_on_the_roster(helpdesk: Helpdesk) -> None:
+    (helpdesk.cwd / "roster.csv").write_text(
+        "NIM;Nama;Email;Prodi;Peran\n"
+        "2021010001;Dewi Lestari;dewi@student.unr.example;Teknik Informatika;mahasiswa\n",
+        encoding="utf-8",
+    )
+    imported = helpdesk("roster", "import", "roster.csv")
+    assert imported.returncode == 0, imported.stderr
+
+    by_email, by_nim = helpdesk.together(
+        (["privacy", "export", "--person", "dewi@student.unr.example", "-o", "dewi.json"], "", {}),
+        (["privacy", "export", "--person", "2021010001"], "", {}),
+    )
+
+    assert by_email.returncode == 0, by_email.stderr
+    assert "data of roster NIM/NIDN 2021010001 written to dewi.json" in by_email.stderr
+    data = json.loads((helpdesk.cwd / "dewi.json").read_text(encoding="utf-8"))
+    assert data["person"] is None
+    assert [(r["name"], r["number"]) for r in data["roster"]] == [("Dewi Lestari", "2021010001")]
+    assert by_nim.returncode == 0, by_nim.stderr
+    assert json.loads(by_nim.stdout) == data

@@ -85,5 +85,7 @@ def test_digest_preview_writes_the_files(helpdesk: Helpdesk, tmp_path: Path) -> 
 
     no_recipients = helpdesk("digest", "--send")
     assert_clean_failure(no_recipients, "digest.recipients")
+    no_smtp = helpdesk("digest", "--send", HELPDESK_DIGEST__RECIPIENTS='["a@unr.ac.id"]')
+    assert_clean_failure(no_smtp, "smtp.host")
     neither = helpdesk("digest")
     assert_clean_failure(neither, "--preview")

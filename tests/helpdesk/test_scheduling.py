@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+from helpdesk.app import helpdesk_config
 from helpdesk.scheduling import schedule_config
 from helpdesk.settings import load_settings
 
@@ -23,3 +24,19 @@ def test_settings_reach_the_scheduler() -> None:
     assert config.step_hours == {"6.C.f.2": 12}
     assert config.escalate_after == timedelta(hours=10)
     assert config.staff_chat == ("telegram", "-100500")
+
+
+def test_only_an_smtp_server_lets_the_handlers_and_the_scheduler_send_email() -> None:
+    telegram_only = load_settings()
+    address_only = load_settings(mail={"address": "elearning@unr.ac.id"})
+    with_smtp = load_settings(
+        smtp={"host": "smtp.unr.ac.id"}, mail={"address": "elearning@unr.ac.id"}
+    )
+
+    assert helpdesk_config(telegram_only).email is None
+    rules = helpdesk_config(address_only).email
+    assert rules is not None and not rules.sends  # mail can be read, none can leave
+    for settings, sends in ((telegram_only, False), (address_only, False), (with_smtp, True)):
+        assert settings.sends_email is sends
+        assert helpdesk_config(settings).sends_email is sends
+        assert schedule_config(settings).sends_email is sends

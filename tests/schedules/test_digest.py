@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from .helpers import STAFF_CHAT, WITA, FakeClock, Sessions, local, outbox, teleg
 pytestmark = pytest.mark.db
 
 CONFIG = ScheduleConfig(
-    staff_chat=STAFF_CHAT, digest_recipients=("kepala@unr.ac.id", "b@unr.ac.id")
+    staff_chat=STAFF_CHAT,
+    digest_recipients=("kepala@unr.ac.id", "b@unr.ac.id"),
+    sends_email=True,
 )
 MONDAY = "2026-12-07 07:00"  # the digest covers Mon 30 Nov .. Sun 6 Dec, local days
 
@@ -170,6 +173,22 @@ async def test_digest_email_parts_and_once_a_week(sessions: Sessions) -> None:
     rows = list(load_workbook(io.BytesIO(sheet.data), read_only=True).active.values)
     assert len(rows) == 1 + 7  # header + the week's rows, events included
     assert rows[1][0] == "2026-11-30 00:00:00"
+
+
+async def test_without_email_the_digest_is_neither_queued_nor_counted_as_sent(
+    sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _seed(sessions)
+    telegram_only = replace(CONFIG, sends_email=False)
+
+    assert (
+        await Scheduler(sessions, telegram_only, clock=FakeClock(local(MONDAY))).digest() is False
+    )
+
+    assert await outbox(sessions) == []
+    assert "no email transport" in caplog.text
+    # Once SMTP is set up, this week's digest still goes out.
+    assert await Scheduler(sessions, CONFIG, clock=FakeClock(local(MONDAY))).digest() is True
 
 
 async def test_missed_digest_is_sent_once_after_restart(sessions: Sessions) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -113,13 +114,14 @@ async def test_a_reminder_that_no_longer_makes_sense_is_dropped(sessions: Sessio
 
 
 async def test_blocked_on_telegram_goes_by_email(sessions: Sessions) -> None:
+    with_email = replace(CONFIG, sends_email=True)
     ani = await telegram_person(sessions, "111", "Ani", email="ani@unr.ac.id")
     budi = await telegram_person(sessions, "222", "Budi")
     await block(sessions, "111", local("2026-12-06 10:00"))
     await block(sessions, "222", local("2026-12-06 10:00"))
     await _plan(sessions, ani.id, "2026-12-07 10:00", key="ani")
     await _plan(sessions, budi.id, "2026-12-07 10:00", key="budi")
-    scheduler = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-07 10:00")))
+    scheduler = Scheduler(sessions, with_email, clock=FakeClock(local("2026-12-07 10:00")))
 
     assert await scheduler.tick() == 1
     sent = await outbox(sessions)
@@ -128,6 +130,21 @@ async def test_blocked_on_telegram_goes_by_email(sessions: Sessions) -> None:
     ]
     # Budi has no other channel: marked so, the run went on for Ani.
     assert await _status(sessions, "budi") == "undeliverable"
+
+
+async def test_without_email_a_person_reachable_only_by_email_is_not_mailed(
+    sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    ani = await telegram_person(sessions, "111", "Ani", email="ani@unr.ac.id")
+    await block(sessions, "111", local("2026-12-06 10:00"))
+    await _plan(sessions, ani.id, "2026-12-07 10:00", key="ani")
+    scheduler = Scheduler(sessions, CONFIG, clock=FakeClock(local("2026-12-07 10:00")))
+
+    assert await scheduler.tick() == 0
+
+    assert await outbox(sessions) == []
+    assert await _status(sessions, "ani") == "undeliverable"
+    assert "reachable only by email and no email transport" in caplog.text
 
 
 async def test_planning_twice_keeps_one(sessions: Sessions) -> None:

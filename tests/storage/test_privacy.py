@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -21,17 +23,22 @@ from handlers.matching import Matcher
 from handlers.service import Helpdesk
 from mail.decode import EmailDecoder, raw_of, stored_payload
 from mail.imapwire import storage_key
-from storage import queues
-from storage.models import InboundUpdate, Interaction, OutboxMessage, Ticket
+from storage import queues, roster
+from storage.models import ActivationCode, InboundUpdate, Interaction, OutboxMessage, Ticket
 from storage.privacy import (
+    HIDDEN,
     PURGED,
+    AmbiguousKey,
     PersonNotFound,
     email_owner,
     export_person,
     find_person,
+    find_subject,
     purge_before,
 )
+from storage.roster import RosterRow
 from storage.types import utcnow
+from tests.handlers.flows.desk import Desk, make_helpdesk
 
 pytestmark = pytest.mark.db
 
@@ -182,3 +189,131 @@ def test_email_owner_reads_only_the_header_block_and_tolerates_purged_rows() -> 
     _, payload = _email("Dewi <dewi@client.example>", "x" * 1000)
     assert email_owner(payload) == "dewi@client.example"
     assert email_owner({}) is None and email_owner({"raw": "!!"}) is None
+
+
+ROSTER_DEWI = RosterRow(
+    "2021010001", "mahasiswa", "Dewi Lestari", "dewi@student.unr.example", "TI"
+)
+ROSTER_BUDI = RosterRow(
+    "2021010002", "mahasiswa", "Budi Santoso", "budi@student.unr.example", "TI"
+)
+
+
+async def _code_requested(sessions: async_sessionmaker[AsyncSession]) -> tuple[Desk, str]:
+    """Dewi, only on the roster, has been mailed a code (not typed yet); Budi too."""
+    async with sessions.begin() as session:
+        await roster.upsert(session, [ROSTER_DEWI, ROSTER_BUDI])
+    desk = Desk(sessions, make_helpdesk(email=EmailRules(address="helpdesk@unr.example")))
+    codes = []
+    for user, nim in (("111", "2021010001"), ("222", "2021010002")):
+        await desk.say("/aktivasi", user=user)
+        [mail] = [m for m in await desk.say(nim, user=user) if m.channel == "email"]
+        found = re.search(r"<b>(\d{6})</b>", mail.html)
+        assert found is not None
+        codes.append(found[1])
+    return desk, codes[0]
+
+
+async def test_someone_only_on_the_roster_is_exported_by_email_or_nim(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    _, code = await _code_requested(sessions)
+
+    async with sessions() as session:
+        subjects = [
+            await find_subject(session, key)
+            for key in ("Dewi@Student.unr.example", "2021010001", "nim:2021010001")
+        ]
+        data = await export_person(session, None, roster=subjects[0].roster)
+        with pytest.raises(PersonNotFound):
+            await find_subject(session, "nobody@student.unr.example")
+        with pytest.raises(PersonNotFound):
+            await find_person(session, "dewi@student.unr.example")  # not a person yet
+
+    assert all(
+        s.person is None and [e.number for e in s.roster] == ["2021010001"] for s in subjects
+    )
+    assert subjects[0].describe() == "roster NIM/NIDN 2021010001"
+    assert data["person"] is None
+    assert [(r["name"], r["email"]) for r in data["roster"]] == [
+        ("Dewi Lestari", "dewi@student.unr.example")
+    ]
+    [mail] = data["outbox"]
+    assert mail["chat_id"] == "dewi@student.unr.example"
+    assert mail["payload"]["html"] == HIDDEN and mail["payload"]["subject"]
+    [record] = data["activation_codes"]
+    assert "code_hash" not in record and "salt" not in record
+    assert record["attempts"] == 0 and record["expires_at"]
+    assert [i["text"] for i in data["interactions"]] == [
+        "[kode aktivasi dikirim ke d***@student.unr.example]"
+    ]
+    text = json.dumps(data, ensure_ascii=False)
+    assert code not in text
+    assert "Budi" not in text and "2021010002" not in text and "budi@" not in text
+
+
+async def test_once_linked_the_roster_export_is_the_persons_with_their_roster_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    desk, code = await _code_requested(sessions)
+    await desk.say(code, user="111")
+
+    async with sessions() as session:
+        subject = await find_subject(session, "dewi@student.unr.example")
+        by_telegram = await find_person(session, "telegram:111")
+        data = await export_person(session, subject.person, roster=subject.roster)
+        alone = await export_person(session, by_telegram)
+
+    assert subject.person is not None and subject.person.id == by_telegram.id
+    assert data == alone  # the person's own roster row is found from the person too
+    assert [r["number"] for r in data["roster"]] == ["2021010001"]
+    assert [t["kind"] for t in data["tickets"]] == ["activation"]
+    assert {i["external_id"] for i in data["identities"]} == {"111", "dewi@student.unr.example"}
+    assert len(data["activation_codes"]) == 1 and len(data["outbox"]) >= 3
+    assert "Budi" not in json.dumps(data, ensure_ascii=False)
+
+
+async def test_a_person_id_that_is_someone_elses_nim_is_refused(
+    sessions: async_sessionmaker[AsyncSession], helpdesk: Helpdesk
+) -> None:
+    await store_updates(sessions, [message(1, DEWI, "Dewi", DEWI_SECRET)])
+    decoders = {"telegram": lambda p: decode_update(p, bot_username="unr_helpdesk_bot")}
+    await InboundProcessor(sessions, helpdesk, decoders).process_pending()
+    long_nim = replace(ROSTER_DEWI, number="2021010001000001", email=None)
+    async with sessions.begin() as session:
+        dewi = await find_person(session, f"telegram:{DEWI}")
+        await roster.upsert(session, [replace(ROSTER_BUDI, number=str(dewi.id)), long_nim])
+
+    async with sessions() as session:
+        with pytest.raises(AmbiguousKey, match=f"nim:{dewi.id}"):
+            await find_subject(session, str(dewi.id))
+        budi = await find_subject(session, f"nim:{dewi.id}")
+        # Past the id column's range: only a NIM (PostgreSQL refused it as an id).
+        long = await find_subject(session, long_nim.number)
+
+    assert budi.person is None and [e.name for e in budi.roster] == ["Budi Santoso"]
+    assert long.person is None and [e.number for e in long.roster] == [long_nim.number]
+
+
+async def test_purge_keeps_the_roster_code_records_and_the_reports_counts(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _code_requested(sessions)
+    async with sessions() as session:
+        before = (await session.execute(select(Interaction.topic, Interaction.outcome))).all()
+    await _age(sessions, days=400)
+
+    async with sessions.begin() as session:
+        counts = await purge_before(session, utcnow() - timedelta(days=365))
+    async with sessions() as session:
+        after = (await session.execute(select(Interaction.topic, Interaction.outcome))).all()
+        codes = (await session.scalars(select(ActivationCode))).all()
+        subject = await find_subject(session, "2021010001")
+        data = await export_person(session, subject.person, roster=subject.roster)
+
+    assert counts.outbox > 0 and counts.interactions > 0
+    assert sorted(map(repr, after)) == sorted(map(repr, before))
+    assert len(codes) == 2
+    assert [r["name"] for r in data["roster"]] == ["Dewi Lestari"]
+    [mail] = data["outbox"]
+    assert mail["payload"] == {} and mail["last_error"] == PURGED

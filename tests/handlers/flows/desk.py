@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.config import HelpdeskConfig
+from handlers.config import EmailRules, HelpdeskConfig
 from handlers.flows.config import FlowConfig
 from handlers.knowledge import KnowledgeBase
 from handlers.lms_port import LmsConfig
@@ -26,7 +26,9 @@ FACULTIES = {
 _KB: list[KnowledgeBase] = []
 
 
-def make_helpdesk(*, lms: LmsConfig | None = None, **flow_options: Any) -> Helpdesk:
+def make_helpdesk(
+    *, lms: LmsConfig | None = None, email: EmailRules | None = None, **flow_options: Any
+) -> Helpdesk:
     if not _KB:
         _KB.append(KnowledgeBase.load())
     config = HelpdeskConfig(
@@ -35,6 +37,7 @@ def make_helpdesk(*, lms: LmsConfig | None = None, **flow_options: Any) -> Helpd
         contact={"lms_url": "https://sunari.unr.example"},
         flows=FlowConfig(faculties=FACULTIES, **flow_options),
         lms=lms,
+        email=email,
     )
     return Helpdesk(config, _KB[0], Matcher(_KB[0]))
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.config import EmailRules
 from handlers.lms_port import LmsConfig
 from handlers.messages import Channel
 from helpdesk.logs import _QUIET
@@ -28,13 +29,15 @@ ROWS = [
     RosterRow("0012345678", "dosen", "Budi Santoso", "budi@unr.example", "Teknik Sipil"),
 ]
 CODE = re.compile(r"<b>(\d{6})</b>")
+# An email channel with SMTP: codes can leave (without it, see the tests at the end).
+MAIL = EmailRules(address="helpdesk@unr.example")
 
 
 @pytest.fixture
 async def desk(sessions: async_sessionmaker[AsyncSession]) -> Desk:
     async with sessions.begin() as session:
         await roster.upsert(session, ROWS)
-    return Desk(sessions, make_helpdesk())
+    return Desk(sessions, make_helpdesk(email=MAIL))
 
 
 def code_in(sent: list[Sent]) -> str:
@@ -128,6 +131,15 @@ async def test_text_that_is_not_a_code_does_not_use_an_attempt(desk: Desk) -> No
     assert "Kode berisi 6 angka" in reply.html
     [conversation] = await desk.conversations()
     assert conversation.data["step"] == "code"
+
+
+async def test_a_wrongly_formatted_code_is_answered_once(desk: Desk) -> None:
+    await request_code(desk)
+
+    [reply] = await desk.say("12ab")
+
+    assert reply.html.count("Kode berisi 6 angka") == 1
+    assert reply.html.startswith("⚠️ ")
 
 
 async def test_expired_code_is_refused_and_a_new_one_can_be_sent(
@@ -256,7 +268,7 @@ async def test_with_an_lms_the_activation_ticket_queues_an_account_check(
 ) -> None:
     async with sessions.begin() as session:
         await roster.upsert(session, ROWS)
-    desk = Desk(sessions, make_helpdesk(lms=LmsConfig(url="https://lms.unr.example")))
+    desk = Desk(sessions, make_helpdesk(lms=LmsConfig(url="https://lms.unr.example"), email=MAIL))
 
     await desk.say(await request_code(desk))
 
@@ -275,3 +287,59 @@ async def test_without_an_lms_activation_queues_no_account_check(
 
     async with sessions() as session:
         assert (await session.scalars(select(LmsJob))).all() == []
+
+
+async def test_without_email_no_code_is_made_and_staff_take_the_request(
+    sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with sessions.begin() as session:
+        await roster.upsert(session, ROWS)
+    desk = Desk(sessions, make_helpdesk())  # Telegram only: no email channel, no SMTP
+
+    await desk.say("/aktivasi")
+    sent = await desk.say("2021010001")
+
+    [told] = to(sent, STUDENT)
+    assert "tidak dapat dikirim lewat email" in told.html
+    assert "sudah dikirim" not in told.html and "d***@" not in told.html
+    [ticket] = await desk.tickets()
+    assert f"tiket <b>#{ticket.id}</b>" in told.html
+    assert ticket.kind is None and "2021010001" in ticket.question
+    assert "Dewi" not in ticket.question + told.html  # the asker is not proven to be her
+    [card] = to(sent, STAFF_CHAT)
+    assert "2021010001" in card.html
+    assert not [s for s in sent if s.channel == Channel.EMAIL]
+    async with sessions() as session:
+        assert (await session.scalars(select(ActivationCode))).all() == []
+        assert (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email"))
+        ).all() == []
+    assert await desk.conversations() == []
+    assert "no email transport" in caplog.text
+
+    english = await desk.say("/aktivasi", user="444", language="en")
+    assert "NIM" in english[0].html
+    [answer] = to(await desk.say("2021010001", user="444", language="en"), "444")
+    assert "cannot be sent by email right now" in answer.html
+
+
+async def test_a_new_code_is_not_made_once_email_is_gone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        await roster.upsert(session, ROWS)
+    await request_code(Desk(sessions, make_helpdesk(email=MAIL)))
+    async with sessions.begin() as session:
+        await session.execute(
+            update(ActivationCode).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    desk = Desk(sessions, make_helpdesk())  # restarted without the mail settings
+
+    [expired] = await desk.say("123456")
+    again = await desk.press(expired.data("Kirim kode baru"))
+
+    assert "tidak dapat dikirim lewat email" in to(again, STUDENT)[0].html
+    assert not [s for s in again if s.channel == Channel.EMAIL]
+    async with sessions() as session:
+        assert len((await session.scalars(select(ActivationCode))).all()) == 1
+    assert len(await desk.tickets()) == 1
