@@ -28,7 +28,7 @@ from pydantic_settings import (
 )
 
 from handlers.flows.config import FlowConfig
-from helpdesk.settings_env import EnvJsonError, EnvSource
+from helpdesk.settings_env import EnvJsonError, EnvSource, unknown_variables
 from storage.database import normalise_url
 
 _SECRET_KEY = re.compile(r"token|password|secret", re.IGNORECASE)
@@ -512,6 +512,9 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     path = config_file or _env_config_file()
     if path is not None and not path.is_file():
         raise ConfigError(f"config file: no file at {path}")
+    unknown = unknown_variables(os.environ, Settings)
+    if unknown:
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(unknown))
 
     token = _config_file.set(path)
     try:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, get_args, get_origin
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource
 
 _SECRET_NAME = re.compile(r"token|password|secret", re.IGNORECASE)
+# HELPDESK_* names that are not settings: the config file's, and the tests' own.
+_NOT_SETTINGS = re.compile(r"HELPDESK_(CONFIG|TEST_\w*)", re.IGNORECASE)
 # Tried in turn for a placeholder item: the first one the item's type takes is shown.
 _SAMPLES: tuple[object, ...] = (1, ["a", "b"], "a")
 
@@ -88,3 +92,35 @@ def _sample(annotation: Any) -> object:
             continue
         return sample
     return "..."
+
+
+def unknown_variables(environ: Mapping[str, str], settings: type[BaseModel]) -> list[str]:
+    """One line for each HELPDESK_* variable that names no setting (a misspelling would
+    otherwise be ignored without a word), with the nearest real name when there is one.
+
+    Unknown keys inside a known section (HELPDESK_TELEGRAM__X) are the settings' own check.
+    """
+    names = _setting_names(settings)
+    lines = []
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if not upper.startswith("HELPDESK_") or _NOT_SETTINGS.fullmatch(upper):
+            continue
+        rest = upper.removeprefix("HELPDESK_")
+        if rest.split("__", 1)[0] in {name.split("__", 1)[0] for name in names}:
+            continue
+        near = difflib.get_close_matches(rest, names, n=1, cutoff=0.8)
+        hint = f" (did you mean HELPDESK_{near[0]}?)" if near else ""
+        lines.append(f"{variable}: unknown setting{hint}")
+    return lines
+
+
+def _setting_names(settings: type[BaseModel]) -> list[str]:
+    names = []
+    for name, field in settings.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names += [f"{name}__{key}".upper() for key in section.model_fields]
+        else:
+            names.append(name.upper())
+    return names

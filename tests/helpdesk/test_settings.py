@@ -209,6 +209,40 @@ def test_blank_tokens_are_unset(monkeypatch: pytest.MonkeyPatch, blank: str) -> 
     assert "lms.token is required" in message
 
 
+@pytest.mark.parametrize(
+    ("variable", "line"),
+    [
+        (
+            "HELPDESK_TIMEZON",
+            "HELPDESK_TIMEZON: unknown setting (did you mean HELPDESK_TIMEZONE?)",
+        ),
+        (
+            "HELPDESK_TELEGRAM_TOKEN",
+            "HELPDESK_TELEGRAM_TOKEN: unknown setting (did you mean HELPDESK_TELEGRAM__TOKEN?)",
+        ),
+        ("HELPDESK_NONSENSE", "HELPDESK_NONSENSE: unknown setting"),
+    ],
+)
+def test_a_misspelt_variable_is_named_not_ignored(
+    monkeypatch: pytest.MonkeyPatch, variable: str, line: str
+) -> None:
+    monkeypatch.setenv(variable, "123456:rahasia")
+
+    message = config_error()
+
+    assert message.splitlines()[1:] == [f"  {line}"]
+    assert "rahasia" not in message
+
+
+def test_the_config_file_and_test_variables_are_not_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_TEST_SOMETHING", "1")
+    monkeypatch.delenv("HELPDESK_CONFIG", raising=False)
+
+    assert load_settings().timezone == "Asia/Makassar"
+
+
 def test_wrong_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELPDESK_TELEGRAM__MODE", "foo")
 
