@@ -8,6 +8,8 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpdesk.test_cli import Helpdesk
@@ -41,7 +43,9 @@ def _rest(fd: int) -> bytes:
     return seen
 
 
-def _chat_in_terminal(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+@contextmanager
+def _chat_in_terminal(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`helpdesk chat` on a pseudo-terminal, at its first prompt; killed if still running."""
     runner = Helpdesk(tmp_path)
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
@@ -54,41 +58,34 @@ def _chat_in_terminal(tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
         start_new_session=True,  # the terminal's Ctrl-C goes to the chat alone
     )
     os.close(terminal)
-    return process, controller
+    try:
+        _read_until(controller, PROMPT, timeout=60)
+        yield process, controller
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
 
 
 def test_ctrl_c_at_the_prompt_ends_the_chat_without_waiting_for_enter(tmp_path: Path) -> None:
-    process, controller = _chat_in_terminal(tmp_path)
-    try:
-        _read_until(controller, PROMPT, timeout=60)
+    with _chat_in_terminal(tmp_path) as (process, controller):
         os.write(controller, b"halo\r")
         _read_until(controller, PROMPT, timeout=30)  # answered, waiting again
 
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C at a terminal does
         status = process.wait(timeout=10)
         rest = _rest(controller)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(controller)
 
     assert status == 130
     assert b"Traceback" not in rest
 
 
 def test_end_of_input_ends_the_line_and_exits_zero(tmp_path: Path) -> None:
-    process, controller = _chat_in_terminal(tmp_path)
-    try:
-        _read_until(controller, PROMPT, timeout=60)
+    with _chat_in_terminal(tmp_path) as (process, controller):
         os.write(controller, b"\x04")  # Ctrl-D
         status = process.wait(timeout=10)
         rest = _rest(controller)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(controller)
 
     assert status == 0
     assert rest.endswith(b"\r\n")  # the shell's prompt will start on a line of its own
