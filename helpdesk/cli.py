@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -267,6 +268,12 @@ def _report_format(output: Path, fmt: str | None) -> str:
         fail(f"--output: {output} is a folder; give a file such as {output / 'laporan.xlsx'}")
     if not output.parent.is_dir():
         fail(f"--output: no folder {output.parent} to write {output.name} in")
+    # The export writes a scratch file beside the output, then renames it: both need the
+    # folder. (Root passes this check whatever the modes, so the tests cannot show it.)
+    if not os.access(output.parent, os.W_OK | os.X_OK) or (
+        output.exists() and not os.access(output, os.W_OK)
+    ):
+        fail(f"--output: no permission to write {output}")
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format must be csv or xlsx (got {fmt!r})")
     extension = output.suffix.lower().removeprefix(".")
