@@ -72,7 +72,8 @@ def check_sqlite_file(database_url: str) -> None:
         return
     # aiosqlite opens the file on a thread of its own; when that fails, the thread can
     # outlive the event loop and print a traceback after ours. Opening the file here first
-    # turns the usual mistakes into one line and never starts that thread.
+    # turns the usual mistakes into one line and never starts that thread. A file that
+    # becomes unusable between this check and the migration can still show it.
     path = Path(url.database)
     if not path.parent.is_dir():
         raise MigrationError(
