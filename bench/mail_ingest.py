@@ -25,13 +25,8 @@ sys.path.insert(0, str(ROOT))
 import aioimaplib  # noqa: E402
 
 from helpdesk.app import Service  # noqa: E402
-from helpdesk.settings import (  # noqa: E402
-    ImapSettings,
-    MailSettings,
-    Settings,
-    SmtpSettings,
-    TelegramSettings,
-)
+from helpdesk.settings import Settings, TelegramSettings  # noqa: E402
+from helpdesk.settings_mail import ImapSettings, MailSettings, SmtpSettings  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.botapi.server import FakeBotApi  # noqa: E402
 from tests.e2e.mail_harness import make_mail  # noqa: E402

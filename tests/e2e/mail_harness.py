@@ -8,7 +8,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from helpdesk.settings import ImapSettings, MailSettings, Settings, SmtpSettings
+from helpdesk.settings import Settings
+from helpdesk.settings_mail import ImapSettings, MailSettings, SmtpSettings
 from storage.types import utcnow
 from tests.botapi.server import FakeBotApi
 from tests.e2e.harness import settings_for

@@ -21,7 +21,8 @@ from handlers.intake import InboundProcessor
 from handlers.knowledge import KnowledgeBase
 from handlers.matching import Matcher
 from handlers.service import Helpdesk
-from helpdesk.settings import LimitsSettings, MailSettings
+from helpdesk.settings import LimitsSettings
+from helpdesk.settings_mail import MailSettings
 from mail.decode import EmailDecoder, stored_payload
 from mail.imapwire import storage_key
 from storage import queues
