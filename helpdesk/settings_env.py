@@ -31,7 +31,11 @@ class EnvSource(EnvSettingsSource):
 
     def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
         try:
-            decoded = super().decode_complex_value(field_name, field, value)  # type: ignore[arg-type]
+            decoded = super().decode_complex_value(
+                field_name,
+                field,  # type: ignore[arg-type]
+                value,
+            )
         except ValueError:
             raise EnvJsonError(self._describe(field_name, field, str(value))) from None
         # `=123` is valid JSON but not the list asked for: the same mistake as `=123,456`.

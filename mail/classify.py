@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from mail.parsing import ParsedMail, sender_is_daemon
+from mail.addresses import sender_is_daemon
+from mail.parsing import ParsedMail
 
 Kind = Literal["bounce", "auto_reply", "bulk", "own", "person"]
 
