@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import tickets as ticket_flow
+from handlers import workflow_chat
 from handlers.email_staff import notify_staff
 from handlers.email_texts import email_text
 from handlers.flows import entry as flows
@@ -62,6 +63,10 @@ async def intercept(helpdesk: Helpdesk, turn: Turn) -> bool:
     if mail.kind == "bulk":
         await turn.log_in("bulk")
         logger.info("bulk email %s logged, not answered: %s", mail.message_id, mail.reason)
+        return True
+    step = workflow_chat.done_by_reply(inbound.subject, inbound.text)
+    if step is not None and mail.may_auto_reply:
+        await workflow_chat.done_by_email(turn, *step, helpdesk.schedule)
         return True
     if turn.is_staff and ticket is not None:
         await ticket_flow.staff_reply(turn, ticket)

@@ -1,10 +1,11 @@
-"""SOP workflows in the chat: /alur for staff, the "mark done" button (w:d:<id>:<step>)."""
+"""SOP workflows in the chat: /alur, the "mark done" button (w:d:<id>:<step>), a SELESAI reply."""
 
 from __future__ import annotations
 
 import logging
 
 from handlers import tickets as ticket_flow
+from handlers.messages import Channel
 from handlers.turn import Turn
 from schedules import workflows
 from schedules.config import ScheduleConfig
@@ -16,6 +17,7 @@ from storage.types import utcnow
 logger = logging.getLogger(__name__)
 
 TOPIC = workflows.TOPIC
+_DONE_WORDS = frozenset({"selesai", "done"})
 
 
 async def command(turn: Turn, args: str, config: ScheduleConfig) -> None:
@@ -114,27 +116,61 @@ async def button(turn: Turn, rest: str, config: ScheduleConfig) -> None:
     if len(parts) != 3 or parts[0] != "d" or not (parts[1].isdigit() and parts[2].isdigit()):
         await turn.answer_callback()
         return
-    instance = await turn.session.get(WorkflowInstance, int(parts[1]))
+    await _mark(turn, int(parts[1]), int(parts[2]), config)
+
+
+def done_by_reply(subject: str | None, text: str) -> tuple[int, int] | None:
+    """Instance and step an emailed reply marks done, or None when it does not.
+
+    The reply must carry the notice's `[alur #N.S]` subject tag and begin with SELESAI or
+    DONE; one that begins otherwise ("Belum selesai") goes to staff like any other answer.
+    """
+    found = workflows.STEP_TAG.search(subject or "")
+    first = text.split(maxsplit=1)[0].strip(".,;:!-").lower() if text.strip() else ""
+    if found is None or first not in _DONE_WORDS:
+        return None
+    return int(found.group(1)), int(found.group(2))
+
+
+async def done_by_email(turn: Turn, number: int, step: int, config: ScheduleConfig) -> None:
+    """The owner of a step (or staff) answered its emailed notice with SELESAI."""
+    await _mark(turn, number, step, config)
+
+
+async def _mark(turn: Turn, number: int, step: int, config: ScheduleConfig) -> None:
+    instance = await turn.session.get(WorkflowInstance, number)
     if instance is None:
         await turn.log_in("workflow_not_found", topic=TOPIC)
-        await turn.answer_callback(say(turn.language, "wf_not_found", number=parts[1]))
+        await _notice(turn, say(turn.language, "wf_not_found", number=number))
         return
-    if instance.status != "active" or instance.step != int(parts[2]):
+    if instance.status != "active" or instance.step != step:
         # A second press, or an old message: nothing to do, whoever pressed.
-        await _complete(turn, instance, int(parts[2]), config)
+        await _complete(turn, instance, step, config)
         return
-    if not turn.is_staff and not await workflows.may_complete(turn.session, instance, turn.person):
+    inbound = turn.inbound
+    email = inbound.sender.external_id if inbound.channel == Channel.EMAIL else None
+    if not turn.is_staff and not await workflows.may_complete(
+        turn.session, instance, turn.person, email=email
+    ):
         # Neither staff nor the holder of this step: refused and logged with who it was.
         logger.warning(
             "refused workflow #%s step to %s user %s (not the holder)",
             instance.id,
-            turn.inbound.channel,
-            turn.inbound.sender.external_id,
+            inbound.channel,
+            inbound.sender.external_id,
         )
         await turn.log_in("refused", topic=TOPIC)
-        await turn.answer_callback(say(turn.language, "wf_not_yours"))
+        await _notice(turn, say(turn.language, "wf_not_yours"))
         return
-    await _complete(turn, instance, int(parts[2]), config)
+    await _complete(turn, instance, step, config)
+
+
+async def _notice(turn: Turn, text: str) -> None:
+    """A short answer: on the pressed button where there was one, else as a reply."""
+    if turn.inbound.callback_ref is None:
+        await turn.reply(text)
+    else:
+        await turn.answer_callback(text)
 
 
 async def _complete(

@@ -13,7 +13,10 @@ _ID: dict[str, str] = {
         "Langkah {step}/{steps} untuk Anda ({role}):\n{text}\n"
         "Tenggat: {due} WITA."
     ),
-    "wf_step_email": "Setelah selesai, balas email ini agar staf menandai langkah ini selesai.",
+    "wf_step_email": (
+        "Setelah selesai, balas email ini dengan kata SELESAI di awal balasan: langkah ini "
+        "akan ditandai selesai. Balasan lain diteruskan ke staf."
+    ),
     "wf_button_done": "✅ Tandai selesai",
     "wf_reminder": (
         "⏰ Pengingat: langkah {step} <b>{title}</b> ({code} #{number}) melewati tenggat "
@@ -104,7 +107,10 @@ _EN: dict[str, str] = {
         "📋 <b>{title}</b> ({code} #{number})\n"
         "Step {step}/{steps} is yours ({role}):\n{text}\nDue: {due} WITA."
     ),
-    "wf_step_email": "When it is done, reply to this email so staff can mark the step done.",
+    "wf_step_email": (
+        "When it is done, reply to this email starting with the word DONE (or SELESAI): "
+        "the step will be marked done. Any other reply goes to staff."
+    ),
     "wf_button_done": "✅ Mark done",
     "wf_reminder": (
         "⏰ Reminder: step {step} of <b>{title}</b> ({code} #{number}) was due {due} WITA:\n{text}"

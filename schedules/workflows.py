@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 TOPIC = "alur"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# The subject of an emailed step notice carries `[alur #N.S]` (instance N, step S), so an
+# owner's reply names the step it finishes even when the mail client drops the threading.
+STEP_TAG = re.compile(r"\[alur #(\d{1,9})\.(\d{1,3})\]")
 
 
 class WorkflowError(ValueError):
@@ -141,15 +144,13 @@ async def notify_owner(
         )
         return
     language = holder.language
-    html = say(language, "wf_step", **values)
-    if (await outreach.address_of(session, holder) or _NO_ADDRESS).channel == Channel.EMAIL:
-        html += "\n" + say(language, "wf_step_email")
+    html = say(language, "wf_step", **values) + await _email_hint(session, holder)
     button = ((Button(say(language, "wf_button_done"), _done_data(instance)),),)
     sent = await outreach.to_person(
         session,
         holder,
         html,
-        subject=f"{workflow.title}: langkah {step.number}",
+        subject=f"{workflow.title}: langkah {step.number} {step_tag(instance)}",
         email=config.sends_email,
         buttons=button,
     )
@@ -160,6 +161,18 @@ async def notify_owner(
 
 
 _NO_ADDRESS = outreach.Address(Channel.CONSOLE, "")
+
+
+async def _email_hint(session: AsyncSession, holder: Person) -> str:
+    """For an owner reached by email, who cannot press a button: how to mark the step done."""
+    if (await outreach.address_of(session, holder) or _NO_ADDRESS).channel != Channel.EMAIL:
+        return ""
+    return "\n" + say(holder.language, "wf_step_email")
+
+
+def step_tag(instance: WorkflowInstance) -> str:
+    """`[alur #N.S]` for the current step, in the subject of an emailed notice."""
+    return f"[alur #{instance.id}.{instance.step}]"
 
 
 def _done_data(instance: WorkflowInstance) -> str:
@@ -183,10 +196,24 @@ def _values(
     }
 
 
-async def may_complete(session: AsyncSession, instance: WorkflowInstance, person: Person) -> bool:
-    """Whether `person` holds the current step's role (staff may always complete)."""
+async def may_complete(
+    session: AsyncSession,
+    instance: WorkflowInstance,
+    person: Person,
+    *,
+    email: str | None = None,
+) -> bool:
+    """Whether `person` holds the current step's role (staff may always complete).
+
+    `email`, the address a reply came from, also counts when it is the holder's: a holder
+    found by `Person.email` (the roster) has no email identity, so their mail arrives as
+    another person.
+    """
     holder = await holder_of(session, instance)
-    return holder is not None and holder.id == person.id
+    if holder is None:
+        return False
+    by_address = email is not None and (holder.email or "").lower() == email.lower()
+    return holder.id == person.id or by_address
 
 
 async def complete(
@@ -271,8 +298,8 @@ async def _overdue(
             ok = await outreach.to_person(
                 session,
                 holder,
-                say(holder.language, "wf_reminder", **values),
-                subject=f"Pengingat: {workflow.title}",
+                say(holder.language, "wf_reminder", **values) + await _email_hint(session, holder),
+                subject=f"Pengingat: {workflow.title} {step_tag(instance)}",
                 email=config.sends_email,
                 buttons=button,
                 topic=TOPIC,

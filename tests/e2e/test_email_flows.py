@@ -19,7 +19,7 @@ from helpdesk.settings import FlowSettings, Settings
 from storage import roster
 from storage.roster import RosterRow
 from tests.botapi.server import FakeBotApi
-from tests.e2e.harness import STAFF_GROUP, STUDENT_ID, RunningHelpdesk, eventually
+from tests.e2e.harness import STAFF_GROUP, STAFF_ID, STUDENT_ID, RunningHelpdesk, eventually
 from tests.e2e.mail_harness import (
     STAFF_ADDRESS,
     append,
@@ -228,3 +228,31 @@ async def test_activation_by_email_replies_threaded_on_our_mail(
     assert ticket.kind == "activation" and ticket.details is not None
     assert ticket.details["nim"] == "2021010002"
     await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
+
+
+async def test_partner_marks_a_workflow_step_done_by_replying_selesai(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:  # fmt: skip
+    partner = "kerjasama@univy.example"
+    await api.send_text(
+        STAFF_ID,
+        f"/alur@unr_helpdesk_bot mulai 6.D.c | Kerja sama Univ Y | mitra={partner}",
+        chat=STAFF_GROUP,
+    )
+    # Step 1 of the cooperation agreement is the partner's, who is reachable only by email.
+    notice = await _mail_number(smtp_sink, partner, 1)
+    assert notice["Subject"].endswith("[alur #1.1]")
+    assert "SELESAI" in body_text(notice)
+
+    await append(dovecot_server, _reply(notice, "Selesai, draf sudah kami kirim.", sender=partner))
+    confirmed = await _mail_number(smtp_sink, partner, 2)
+    assert "ditandai selesai" in body_text(confirmed)
+    assert confirmed["In-Reply-To"] is not None
+    # Step 2 belongs to UPT, which is the staff group's.
+    await api.wait_for(
+        lambda: any("Langkah 2/8" in m.text for m in api.messages_to(STAFF_GROUP)), timeout=20
+    )
+    assert await helpdesk.tickets() == []  # the reply was a mark, not a question
+    outcomes = [r.outcome for r in await helpdesk.report() if r.topic == "alur"]
+    assert outcomes.count("workflow_step_done") == 2  # the event and the reply's own row

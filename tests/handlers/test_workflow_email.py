@@ -1,0 +1,149 @@
+"""A workflow step owned by someone reached only by email, marked done by replying SELESAI."""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from handlers.knowledge import KnowledgeBase
+from handlers.messages import Inbound
+from handlers.workflow_chat import done_by_reply
+from mail.decode import to_inbound
+from mail.parsing import parse_message
+from storage.models import Interaction, OutboxMessage, Person, WorkflowInstance
+
+from .chat import STAFF_CHAT, Sessions, command, handle, make_helpdesk, staff
+
+pytestmark = pytest.mark.db
+
+OUR_ADDRESS = "elearning@unr.ac.id"
+PARTNER = "akademik@univx.ac.id"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "Selesai", (3, 7)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "SELESAI.\nSudah ditandatangani.", (3, 7)),
+        ("AW: Pengingat: Sertifikat [alur #12.2]", "  done! thanks", (12, 2)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "Belum selesai, minggu depan.", None),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "Selesaikan dulu langkah 6?", None),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "", None),
+        ("Re: Sertifikat: langkah 7", "Selesai", None),
+        ("Re: tiket [#3]", "Selesai", None),
+    ],
+)
+def test_only_a_tagged_reply_beginning_with_selesai_marks_a_step(
+    subject: str, text: str, expected: tuple[int, int] | None
+) -> None:
+    assert done_by_reply(subject, text) == expected
+
+
+def _email(sender: str, subject: str, body: str, **headers: str) -> Inbound:
+    """An email as it comes out of the real MIME parser and decoder."""
+    message = EmailMessage()
+    message["From"] = f"Bagian Akademik <{sender}>"
+    message["To"] = OUR_ADDRESS
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{abs(hash((sender, subject, body)))}@univx.ac.id>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return to_inbound(parse_message(message.as_bytes()), own=(OUR_ADDRESS,))
+
+
+async def _instance(sessions: Sessions) -> WorkflowInstance:
+    async with sessions() as session:
+        return (await session.scalars(select(WorkflowInstance))).one()
+
+
+async def test_partner_marks_the_last_step_done_by_replying_selesai(
+    sessions: Sessions, kb: KnowledgeBase, caplog: pytest.LogCaptureFixture
+) -> None:
+    helpdesk = make_helpdesk(kb)
+    for who in ("111", "222"):
+        await handle(sessions, helpdesk, command("start", user_id=who))
+    await handle(
+        sessions,
+        helpdesk,
+        staff("alur", f"mulai 6.C.f | Sertifikat MK Statistika | dosen=tg:111; wr1=tg:222; "
+              f"mitra={PARTNER}"),
+    )  # fmt: skip
+    for _ in range(5):
+        await handle(sessions, helpdesk, staff("alur", "selesai 1"))
+    queued = await handle(sessions, helpdesk, staff("alur", "selesai 1"))
+
+    # Step 7 is the partner's: by email, its subject tagged, its text saying how to finish.
+    notice = next(m for m in queued if m.channel == "email")
+    assert notice.chat_id == PARTNER
+    assert notice.payload["subject"].endswith("[alur #1.7]")
+    assert "SELESAI" in notice.payload["html"]
+    reply_subject = f"Re: {notice.payload['subject']}"
+
+    # An out-of-office answer that happens to begin with "done" finishes nothing.
+    away = _email(PARTNER, reply_subject, "Done for today: I am out of office until Monday.",
+                  Auto_Submitted="auto-replied")  # fmt: skip
+    assert await handle(sessions, helpdesk, away) == []
+    # A stranger who copies the subject is refused, and who it was is logged.
+    with caplog.at_level(logging.WARNING):
+        refused = await handle(
+            sessions, helpdesk, _email("orang@lain.ac.id", reply_subject, "Selesai")
+        )
+    assert [m.chat_id for m in refused] == ["orang@lain.ac.id"]
+    assert "bukan milik Anda" in refused[0].payload["html"]
+    assert "refused workflow #1 step to email user orang@lain.ac.id" in caplog.text
+    # "Not yet" is an answer for staff, not a mark.
+    not_yet = await handle(
+        sessions, helpdesk, _email(PARTNER, reply_subject, "Belum selesai, ditandatangani besok.")
+    )
+    assert STAFF_CHAT in [m.chat_id for m in not_yet]
+    assert (await _instance(sessions)).step == 7
+
+    quoted = "Selesai. Sudah kami tandatangani.\n\nOn Monday you wrote:\n> Langkah 7/7 ..."
+    done = await handle(sessions, helpdesk, _email(PARTNER, reply_subject, quoted))
+    instance = await _instance(sessions)
+    assert instance.status == "done" and instance.step == 7
+    to_partner = [m for m in done if m.chat_id == PARTNER]
+    assert len(to_partner) == 1 and "ditandai selesai" in to_partner[0].payload["html"]
+    assert any("selesai" in m.payload["html"] for m in done if m.chat_id == STAFF_CHAT)
+
+    again = await handle(sessions, helpdesk, _email(PARTNER, reply_subject, "selesai"))
+    assert [m.payload["html"] for m in again] == ["Langkah ini sudah selesai sebelumnya."]
+    async with sessions() as session:
+        events = (
+            await session.scalars(
+                select(Interaction.outcome).where(Interaction.direction == "event")
+            )
+        ).all()
+        people = (await session.scalars(select(Person).where(Person.email == PARTNER))).all()
+    assert events.count("workflow_step_done") == 7
+    assert len(people) == 1
+
+
+async def test_a_holder_known_only_by_address_may_reply(
+    sessions: Sessions, kb: KnowledgeBase
+) -> None:
+    # A holder found by Person.email (as an imported roster stores people) has no email
+    # identity: their mail arrives as a new person, and their address is what counts.
+    helpdesk = make_helpdesk(kb)
+    partner = "kerjasama@univy.ac.id"
+    async with sessions.begin() as session:
+        session.add(Person(display_name="Universitas Y", email=partner, role="mitra"))
+    await handle(sessions, helpdesk, staff("alur", f"mulai 6.D.c | Kerja sama | mitra={partner}"))
+    async with sessions() as session:
+        queued = (await session.scalars(select(OutboxMessage))).all()
+    notice = next(m for m in queued if m.chat_id == partner)
+    assert notice.payload["subject"].endswith("[alur #1.1]")
+
+    reply = _email(partner, f"Re: {notice.payload['subject']}", "Selesai")
+    done = await handle(sessions, helpdesk, reply)
+    assert (await _instance(sessions)).step == 2
+    assert any("ditandai selesai" in m.payload["html"] for m in done if m.chat_id == partner)
