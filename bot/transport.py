@@ -11,7 +11,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.render import CAPTION_LIMIT, split_message
 from handlers.delivery import PIECES_SENT, ChatMoved, Rejected, RetryLater, Unreachable
 from handlers.markup import to_plain
-from handlers.messages import Channel, Outbound
+from handlers.messages import Channel, Outbound, OutFile
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,42 @@ class TelegramTransport:
                 from_chat_id=outbound.extra["copy_from_chat"],
                 message_id=int(outbound.extra["copy_message_ref"]),
             )
+        if outbound.files:
+            return await self._send_files(outbound)
         return await self._send(outbound)
+
+    async def _send_files(self, outbound: Outbound) -> str:
+        """Each file as a document, the text as the first one's caption when it fits.
+
+        A retry sends every file again, so handlers give each file a message of its own.
+        """
+        caption: str | None = outbound.html
+        if len(split_message(outbound.html, limit=CAPTION_LIMIT)) > 1:
+            await self._send(outbound)
+            caption = None
+        last: Message | None = None
+        for file in outbound.files:
+            last = await self._send_document(outbound.chat_id, file, caption)
+            caption = None
+        assert last is not None  # only called with files
+        return str(last.message_id)
+
+    async def _send_document(self, chat_id: str, file: OutFile, caption: str | None) -> Message:
+        try:
+            return await self.bot.send_document(
+                chat_id=chat_id,
+                document=file.data,
+                filename=file.name,
+                caption=caption,
+                parse_mode=ParseMode.HTML if caption else None,
+            )
+        except BadRequest as exc:
+            if caption is None or not _is_format_error(exc):
+                raise
+            logger.warning("Telegram refused a caption's formatting (%s); plain", exc.message)
+            return await self.bot.send_document(
+                chat_id=chat_id, document=file.data, filename=file.name, caption=to_plain(caption)
+            )
 
     async def _send(self, outbound: Outbound) -> str:
         pieces = split_message(outbound.html)
@@ -164,6 +199,3 @@ def _is_format_error(exc: BadRequest) -> bool:
 def _seconds(value: object) -> float:
     total = getattr(value, "total_seconds", None)
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
-
-
-__all__ = ["CAPTION_LIMIT", "TelegramTransport"]

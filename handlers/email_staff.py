@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +11,7 @@ from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
 from handlers.markup import shorten
 from handlers.messages import Channel, Outbound
+from handlers.stored_files import FileRef, to_extra
 from handlers.turn import STAFF_CHAT_KEY, Turn
 from storage import kv, queues
 from storage.models import Ticket
@@ -20,11 +22,13 @@ logger = logging.getLogger(__name__)
 STAFF_COPY = "staff_copy"
 
 
-async def copy_to_staff(turn: Turn, html: str, ticket: Ticket) -> None:
+async def copy_to_staff(
+    turn: Turn, html: str, ticket: Ticket, *, files: Sequence[FileRef] = ()
+) -> None:
     """Send what the staff group gets about a ticket to the staff addresses as well.
 
     A staff member's reply to this email comes back through intake and finds the ticket by
-    its In-Reply-To, whichever staff member answers.
+    its In-Reply-To, whichever staff member answers. `files` go with it as attachments.
     """
     rules = turn.config.email
     if rules is None or not rules.staff_addresses:
@@ -46,6 +50,7 @@ async def copy_to_staff(turn: Turn, html: str, ticket: Ticket) -> None:
             subject=subject,
             purpose=STAFF_COPY,
             ticket_id=ticket.id,
+            extra=to_extra(files),
         )
         await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket)
 

@@ -24,6 +24,7 @@ from handlers.delivery import (
 from handlers.health import CHANNEL_COMPONENT, StatusCallback, no_status
 from handlers.journal import SentJournal
 from handlers.messages import Channel
+from handlers.stored_files import FileLoader, attach
 from handlers.worker import Worker
 from storage import people, queues, tickets
 from storage.database import reading
@@ -54,6 +55,8 @@ class OutboxSender(Worker):
     shares_loop: bool = True  # False when the sender has a process of its own
     on_chat_moved: Callable[[AsyncSession, str, str, str], Awaitable[None]] | None = None
     on_status: StatusCallback = no_status
+    # Loads files a message names instead of holding (email attachments to forward).
+    files: FileLoader | None = None
     sent_count: int = 0
     in_doubt: list[int] = field(default_factory=list)  # in flight at the last crash
     _accepted: dict[int, str | None] = field(default_factory=dict)  # sent, not yet marked
@@ -166,7 +169,7 @@ class OutboxSender(Worker):
         transport = self.transports[Channel(message.channel)]
         component = CHANNEL_COMPONENT.get(message.channel, message.channel)
         try:
-            ref = await transport.deliver(from_payload(message))
+            ref = await transport.deliver(await attach(from_payload(message), self.files))
         except RetryLater as exc:
             # Flood control is Telegram answering; a network failure is the channel down.
             self.on_status(component, exc.after is not None, str(exc))

@@ -81,6 +81,8 @@ _ID: dict[str, str] = {
     ),
     "card_followup": "➕ Pesan tambahan untuk tiket <b>#{number}</b> dari {name}:\n{text}",
     "card_file": "📎 {name} mengirim berkas ({kind}) untuk tiket <b>#{number}</b>.",
+    "card_email_file": "📎 Lampiran email untuk tiket <b>#{number}</b> dari {name}: {file}",
+    "file_gone": "⚠️ Lampiran tidak tersedia lagi (dihapus atau tidak terbaca): {names}",
     "claimed_by": "✋ Tiket <b>#{number}</b> diambil oleh {staff}.",
     "closed_by": "✅ Tiket <b>#{number}</b> ditutup oleh {staff}.",
     "reply_sent": "📨 Balasan {staff} untuk tiket <b>#{number}</b> diteruskan ke pengguna.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import email_staff
+from handlers import email_staff, stored_files
 from handlers.config import HelpdeskConfig
 from handlers.flows.cards import details_block, done_buttons
 from handlers.lms_buttons import lms_buttons
@@ -294,7 +294,7 @@ async def _to_staff(
 ) -> None:
     staff = await turn.staff_chat()
     if staff is None:
-        await email_staff.copy_to_staff(turn, html, ticket)
+        await email_staff.copy_to_staff(turn, html, ticket, files=_files(turn, copy))
         logger.warning(
             "ticket #%s has no staff group to go to (telegram.staff_chat_id unset)", ticket.id
         )
@@ -315,4 +315,30 @@ async def _to_staff(
         extra=extra,
     )
     await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket)
-    await email_staff.copy_to_staff(turn, html, ticket)
+    if copy and turn.inbound.channel != staff[0]:
+        await _files_to_staff(turn, ticket, staff)
+    await email_staff.copy_to_staff(turn, html, ticket, files=_files(turn, copy))
+
+
+def _files(turn: Turn, copy: bool) -> list[stored_files.FileRef]:
+    return stored_files.kept(turn.inbound.attachments) if copy else []
+
+
+async def _files_to_staff(turn: Turn, ticket: Ticket, staff: tuple[str, str]) -> None:
+    """An email's attachments to the staff group, one message each (loaded when sent)."""
+    for file in _files(turn, True):
+        outbound = Outbound(
+            channel=Channel(staff[0]),
+            chat_id=staff[1],
+            html=text(
+                "id",
+                "card_email_file",
+                number=ticket.id,
+                name=turn.person.display_name,
+                file=file.name,
+            ),
+            purpose="notice",
+            ticket_id=ticket.id,
+            extra=stored_files.to_extra([file]),
+        )
+        await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket)

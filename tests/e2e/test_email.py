@@ -300,7 +300,7 @@ async def _stored_count(helpdesk: RunningHelpdesk) -> int:
     return count
 
 
-async def test_attachments_recorded_and_kept_up_to_the_size_limit(
+async def test_attachments_kept_up_to_the_size_limit_and_forwarded_to_staff(
     api: FakeBotApi, database_url: str, tmp_path: Path, dovecot_server: DovecotServer,
     smtp_sink: SmtpSink,
 ) -> None:  # fmt: skip
@@ -320,10 +320,23 @@ async def test_attachments_recorded_and_kept_up_to_the_size_limit(
     await running.start()
     try:
         await append(dovecot_server, message.as_bytes())
-        await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)  # files always go to staff
+        # Files always go to staff: the card, then each kept file as a document.
+        card, forwarded = await api.wait_for_messages(STAFF_GROUP, 2, timeout=20)
+        await smtp_sink.wait_for(2, timeout=20)  # the ticket's number to Wayan, the staff copy
+        [copy] = to_address(smtp_sink, STAFF_ADDRESS)
         rows = await running.report()
     finally:
         await running.stop()
+    assert "Tiket #1" in card.text
+    document = forwarded.message["document"]
+    assert forwarded.method == "sendDocument" and "layar.png" in forwarded.text
+    # Sent under a generated name, with the bytes kept in the stored raw mail.
+    assert document["file_name"] == "lampiran-1.png"
+    assert api.files[document["file_id"]].data == b"x" * 50
+    assert len(api.messages_to(STAFF_GROUP)) == 2  # log.pdf was over the limit: listed only
+    [attached] = list(copy.message.iter_attachments())
+    assert attached.get_filename() == "lampiran-1.png"
+    assert attached.get_content() == b"x" * 50
     [incoming] = [r for r in rows if r.direction == "in" and r.channel == "email"]
     assert incoming.attachments is not None
     files = {f["name"]: f for f in incoming.attachments["files"]}

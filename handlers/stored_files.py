@@ -1,0 +1,80 @@
+"""Files a person sent that staff receive later: named in a message, loaded when it is sent.
+
+An email's attachments stay inside the raw message kept in `inbound_updates`; copying their
+bytes into every outbox row that forwards them would bloat the outbox. Such a row names them
+in `extra[FILE_REFS]`, and the sender loads them through a `FileLoader` just before delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+
+from handlers.messages import Attachment, Outbound, OutFile
+from handlers.texts import text
+
+logger = logging.getLogger(__name__)
+
+FILE_REFS = "file_refs"
+# More files than this in one message are listed in the report, not forwarded.
+MAX_FORWARDED = 5
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+
+FileLoader = Callable[[str], Awaitable[bytes | None]]
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """One file to load at delivery: its channel handle, the sender's name for it, its type."""
+
+    ref: str
+    name: str
+    mime_type: str
+
+
+def kept(attachments: Sequence[Attachment]) -> list[FileRef]:
+    """The attachments that were kept (an empty ref means over the size limit: listed only)."""
+    found = [
+        FileRef(a.ref, a.name or a.kind, a.mime_type or "application/octet-stream")
+        for a in attachments
+        if a.ref.startswith("email:")
+    ]
+    return found[:MAX_FORWARDED]
+
+
+def to_extra(files: Sequence[FileRef]) -> dict[str, str]:
+    """The `extra` entry that makes the sender attach `files`; empty when there are none."""
+    if not files:
+        return {}
+    return {FILE_REFS: json.dumps([[f.ref, f.name, f.mime_type] for f in files])}
+
+
+def generated_name(index: int, name: str, mime_type: str) -> str:
+    """`lampiran-1.png`: never the name the sender chose, only its extension if it has one."""
+    extension = _EXTENSION.search(name)
+    suffix = extension.group(0).lower() if extension else mimetypes.guess_extension(mime_type)
+    return f"lampiran-{index}{suffix or '.bin'}"
+
+
+async def attach(outbound: Outbound, load: FileLoader | None) -> Outbound:
+    """`outbound` with the files its `extra` names loaded; one that is gone is said in the text."""
+    listed = outbound.extra.get(FILE_REFS)
+    if not listed:
+        return outbound
+    files: list[OutFile] = []
+    missing: list[str] = []
+    for index, (ref, name, mime_type) in enumerate(json.loads(listed), 1):
+        data = await load(ref) if load is not None else None
+        if data is None:
+            logger.warning("file %s for outbox message to %s is gone", ref, outbound.chat_id)
+            missing.append(name)
+            continue
+        files.append(OutFile(generated_name(index, name, mime_type), mime_type, data))
+    html = outbound.html
+    if missing:
+        html += "\n" + text("id", "file_gone", names=", ".join(missing))
+    return replace(outbound, html=html, files=(*outbound.files, *files))

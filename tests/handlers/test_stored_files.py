@@ -1,0 +1,71 @@
+"""Files named in an outbox message and loaded when it is sent (handlers.stored_files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.messages import Attachment, Channel, Outbound
+from handlers.stored_files import (
+    FILE_REFS,
+    MAX_FORWARDED,
+    attach,
+    generated_name,
+    kept,
+    to_extra,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "mime_type", "expected"),
+    [
+        ("layar.PNG", "image/png", "lampiran-1.png"),
+        ("../../etc/passwd", "text/plain", "lampiran-1.txt"),
+        ("laporan akhir.docx", "application/octet-stream", "lampiran-1.docx"),
+        ("tanpa-ekstensi", "application/x-unknown-thing", "lampiran-1.bin"),
+        ("a.tar.gz", "application/gzip", "lampiran-1.gz"),
+    ],
+)
+def test_a_file_goes_out_under_a_generated_name(name: str, mime_type: str, expected: str) -> None:
+    assert generated_name(1, name, mime_type) == expected
+
+
+def test_only_kept_email_files_are_forwarded_and_not_too_many() -> None:
+    files = [
+        Attachment("photo", "email:a@b#0", "layar.png", "image/png", 50),
+        Attachment("document", "", "besar.pdf", "application/pdf", 50_000_000),  # over limit
+        Attachment("photo", "AgACAgUAAxkBAAIC", None, "image/jpeg", 10),  # a Telegram file
+        *(Attachment("document", f"email:a@b#{i}", None, None, 1) for i in range(1, 9)),
+    ]
+    found = kept(files)
+    assert [f.ref for f in found][:2] == ["email:a@b#0", "email:a@b#1"]
+    assert len(found) == MAX_FORWARDED
+    assert found[1].name == "document" and found[1].mime_type == "application/octet-stream"
+
+
+async def test_files_are_loaded_and_a_gone_one_is_said() -> None:
+    stored = {"email:a@b#0": b"png bytes"}
+
+    async def load(ref: str) -> bytes | None:
+        return stored.get(ref)
+
+    files = kept(
+        [
+            Attachment("photo", "email:a@b#0", "layar.png", "image/png"),
+            Attachment("document", "email:a@b#1", "<b>log</b>.pdf", "application/pdf"),
+        ]
+    )
+    outbound = Outbound(Channel.TELEGRAM, "-100", "📎 Lampiran", extra=to_extra(files))
+    sent = await attach(outbound, load)
+    assert [(f.name, f.data) for f in sent.files] == [("lampiran-1.png", b"png bytes")]
+    assert "&lt;b&gt;log&lt;/b&gt;.pdf" in sent.html  # the sender's file name, escaped
+
+    untouched = Outbound(Channel.TELEGRAM, "-100", "teks")
+    assert await attach(untouched, load) is untouched
+    assert to_extra([]) == {} and FILE_REFS in to_extra(files)
+
+
+async def test_without_a_loader_every_file_is_said_gone() -> None:
+    files = kept([Attachment("photo", "email:a@b#0", "layar.png", "image/png")])
+    outbound = Outbound(Channel.EMAIL, "staf@unr.example", "x", extra=to_extra(files))
+    sent = await attach(outbound, None)
+    assert sent.files == () and "tidak tersedia lagi" in sent.html and "layar.png" in sent.html

@@ -1,0 +1,70 @@
+"""Attachments read back from the stored raw mail for forwarding (mail.attachments)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mail.attachments import StoredAttachments
+from mail.decode import EmailDecoder, stored_payload
+from mail.imapwire import storage_key
+from storage import queues
+from storage.models import InboundUpdate
+
+pytestmark = pytest.mark.db
+
+Sessions = async_sessionmaker[AsyncSession]
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+
+def _mail(message_id: str | None) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Wayan <wayan@student.unr.example>"
+    message["To"] = "elearning@unr.example"
+    message["Subject"] = "Error login"
+    if message_id is not None:
+        message["Message-ID"] = f"<{message_id}>"
+    message.set_content("Terlampir tangkapan layar.")
+    message.add_attachment(b"%PDF-1.4 log", maintype="application", subtype="pdf",
+                           filename="log.pdf")  # fmt: skip
+    message.add_attachment(PNG, maintype="image", subtype="png", filename="../../layar.png")
+    return message.as_bytes()
+
+
+async def _store(sessions: Sessions, raw: bytes) -> list[str]:
+    """Store `raw` as intake does; the refs the decoder gives its attachments."""
+    payload = stored_payload(raw, uid=1, uidvalidity=1, mailbox="INBOX")
+    async with sessions.begin() as session:
+        assert await queues.store_inbound(session, "email", [(storage_key(raw), payload)]) == 1
+    decode = EmailDecoder(["elearning@unr.example"], max_attachment_bytes=1_000_000)
+    return [a.ref for a in decode(payload).attachments]
+
+
+async def test_an_attachment_comes_back_byte_for_byte(sessions: Sessions) -> None:
+    pdf, png = await _store(sessions, _mail("att-9@client.example"))
+    load = StoredAttachments(sessions)
+    assert await load(png) == PNG
+    assert await load(pdf) == b"%PDF-1.4 log"
+    assert await load(png.replace("#1", "#2")) is None  # no third file
+    assert await load("email:someone-else@client.example#0") is None
+
+
+async def test_a_message_without_message_id_is_found_by_its_digest(sessions: Sessions) -> None:
+    _, png = await _store(sessions, _mail(None))
+    assert png.startswith("email:sha256:")
+    assert await StoredAttachments(sessions)(png) == PNG
+
+
+async def test_a_purged_message_has_no_files_left(sessions: Sessions) -> None:
+    _, png = await _store(sessions, _mail("att-10@client.example"))
+    async with sessions.begin() as session:
+        await session.execute(update(InboundUpdate).values(payload={}))  # as the purge does
+    assert await StoredAttachments(sessions)(png) is None
+
+
+@pytest.mark.parametrize("ref", ["", "email:", "email:abc", "email:abc#x", "tg:abc#1"])
+async def test_a_malformed_ref_is_none(sessions: Sessions, ref: str) -> None:
+    assert await StoredAttachments(sessions)(ref) is None
