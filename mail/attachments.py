@@ -1,4 +1,4 @@
-"""Attachments read back from stored raw emails by their `email:<Message-ID>#<n>` ref."""
+"""Attachments read back from stored raw emails by their `email:<stored key>#<n>` ref."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from typing import Any
 from handlers.intake import UnreadableInput
 from handlers.messages import Attachment, Channel, Inbound, MailInfo, Sender
 from mail.classify import classify
+from mail.imapwire import storage_key
 from mail.parsing import MailAttachment, ParsedMail, parse_message
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class EmailDecoder:
             max_text_chars=self.max_text_chars,
             max_attachment_bytes=self.max_attachment_bytes,
         )
-        inbound = to_inbound(parsed, self.own)
+        inbound = to_inbound(parsed, self.own, stored_key=storage_key(raw))
         if not oversized:
             return inbound
         logger.info("email %s of %s bytes parsed from its head", inbound.message_ref, len(raw))
@@ -75,8 +76,14 @@ class EmailDecoder:
         return replace(inbound, attachments=(*cut, whole))
 
 
-def to_inbound(parsed: ParsedMail, own: Iterable[str]) -> Inbound:
-    """The `Inbound` for one parsed message."""
+def to_inbound(
+    parsed: ParsedMail, own: Iterable[str], *, stored_key: str | None = None
+) -> Inbound:
+    """The `Inbound` for one parsed message.
+
+    `stored_key`: the message's key in `inbound_updates`, which attachment refs name. It is
+    the Message-ID too, except for an id the intake's key cannot hold (over 300 characters).
+    """
     verdict = classify(parsed, own_addresses=own)
     address = parsed.from_address
     references = tuple(dict.fromkeys([*parsed.references, *_given(parsed.in_reply_to)]))
@@ -104,7 +111,8 @@ def to_inbound(parsed: ParsedMail, own: Iterable[str]) -> Inbound:
         message_ref=info.message_id,
         reply_to_ref=parsed.in_reply_to,
         attachments=tuple(
-            _attachment(info.message_id, i, a) for i, a in enumerate(parsed.attachments)
+            _attachment(stored_key or info.message_id, i, a)
+            for i, a in enumerate(parsed.attachments)
         ),
         note="email" if not text else None,
         mail=info,
@@ -115,13 +123,13 @@ def _given(value: str | None) -> list[str]:
     return [value] if value else []
 
 
-def _attachment(message_id: str, index: int, part: MailAttachment) -> Attachment:
+def _attachment(key: str, index: int, part: MailAttachment) -> Attachment:
     # The file stays inside the raw message kept in inbound_updates; `ref` points there.
     # An empty ref means it was over mail.max_attachment_bytes and is only listed.
     kept = part.content is not None
     return Attachment(
         kind="photo" if part.content_type.startswith("image/") else "document",
-        ref=f"email:{message_id}#{index}" if kept else "",
+        ref=f"email:{key}#{index}" if kept else "",
         name=part.filename,
         mime_type=part.content_type,
         size=part.size,

@@ -58,6 +58,15 @@ async def test_a_message_without_message_id_is_found_by_its_digest(sessions: Ses
     assert await StoredAttachments(sessions)(png) == PNG
 
 
+async def test_a_message_id_too_long_for_the_intake_key_is_found_by_that_key(
+    sessions: Sessions,
+) -> None:
+    # The intake keys ids over 300 characters by a digest of the message; refs follow it.
+    _, png = await _store(sessions, _mail("x" * 400 + "@client.example"))
+    assert png.startswith("email:sha256:")
+    assert await StoredAttachments(sessions)(png) == PNG
+
+
 async def test_a_purged_message_has_no_files_left(sessions: Sessions) -> None:
     _, png = await _store(sessions, _mail("att-10@client.example"))
     async with sessions.begin() as session:
