@@ -14,13 +14,18 @@ from mail.parsing import digest_key
 UID = re.compile(rb"UID (\d+)")
 SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,300})>")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 FETCH_BYTES = 8_000_000  # at most this much mail in memory per fetch
 
 
 def external_id(raw: bytes) -> str:
     """What recognises a message seen before: its Message-ID, else a digest of its bytes."""
+    # Only the header block: parsing the whole message would also copy its body as text
+    # (tens of MB with a large attachment); the headers end at the first empty line anyway.
+    blank = _BLANK_LINE.search(raw)
+    head = raw[: blank.end()] if blank else raw
     try:
-        headers = email.parser.BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        headers = email.parser.BytesHeaderParser(policy=policy.compat32).parsebytes(head)
         value = str(headers.get("message-id", "") or "")
     except Exception:  # a header block the parser chokes on: the digest still works
         value = ""
