@@ -52,6 +52,8 @@ class TelegramTransport:
                 chat_id=outbound.chat_id,
                 from_chat_id=outbound.extra["copy_from_chat"],
                 message_id=int(outbound.extra["copy_message_ref"]),
+                # None keeps the original caption; "" drops it (the text follows anyway).
+                caption=outbound.extra.get("copy_caption"),
             )
         if outbound.files:
             return await self._send_files(outbound)

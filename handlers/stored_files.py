@@ -1,8 +1,9 @@
-"""Files a person sent that staff receive later: named in a message, loaded when it is sent.
+"""Files forwarded to another chat or channel: named in a message, loaded when it is sent.
 
-An email's attachments stay inside the raw message kept in `inbound_updates`; copying their
-bytes into every outbox row that forwards them would bloat the outbox. Such a row names them
-in `extra[FILE_REFS]`, and the sender loads them through a `FileLoader` just before delivery.
+An email's attachments stay inside the raw message kept in `inbound_updates`, a Telegram
+file on Telegram's servers; copying their bytes into every outbox row that forwards them
+would bloat the outbox. Such a row names them in `extra[FILE_REFS]`, and the sender loads
+them through a `FileLoader` just before delivery.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import json
 import logging
 import mimetypes
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from handlers.messages import Attachment, Outbound, OutFile
+from handlers.messages import Attachment, Channel, Outbound, OutFile
 from handlers.texts import text
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ FILE_REFS = "file_refs"
 # More files than this in one message are listed in the report, not forwarded.
 MAX_FORWARDED = 5
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+# Telegram gives no type for a photo (always JPEG) and sometimes none for the rest.
+_KIND_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg", "video": "video/mp4"}
 
 FileLoader = Callable[[str], Awaitable[bytes | None]]
 
@@ -36,14 +39,33 @@ class FileRef:
     mime_type: str
 
 
-def kept(attachments: Sequence[Attachment]) -> list[FileRef]:
-    """The attachments that were kept (an empty ref means over the size limit: listed only)."""
-    found = [
-        FileRef(a.ref, a.name or a.kind, a.mime_type or "application/octet-stream")
-        for a in attachments
-        if a.ref.startswith("email:")
-    ]
+def kept(attachments: Sequence[Attachment], channel: Channel) -> list[FileRef]:
+    """The files of a message that can be forwarded, as refs a loader understands.
+
+    An email's ref already names its channel (empty: over the size limit, listed only); a
+    Telegram file id gets `telegram:` in front. A sticker is no file for anyone to read.
+    """
+    found = []
+    for item in attachments:
+        if not item.ref or item.kind == "sticker":
+            continue
+        ref = item.ref if channel == Channel.EMAIL else f"{channel.value}:{item.ref}"
+        mime_type = item.mime_type or _KIND_TYPES.get(item.kind, "application/octet-stream")
+        found.append(FileRef(ref, item.name or item.kind, mime_type))
     return found[:MAX_FORWARDED]
+
+
+def by_prefix(loaders: Mapping[str, FileLoader]) -> FileLoader:
+    """One loader over several, each for the refs that begin with its prefix."""
+
+    async def load(ref: str) -> bytes | None:
+        for prefix, loader in loaders.items():
+            if ref.startswith(prefix):
+                return await loader(ref)
+        logger.warning("no loader for file %s", ref)
+        return None
+
+    return load
 
 
 def to_extra(files: Sequence[FileRef]) -> dict[str, str]:

@@ -37,6 +37,7 @@ _ID: dict[str, str] = {
     "tickets_header": "Tiket Anda:",
     "ticket_line": "#{number} · {status} · {created} · {question}",
     "staff_reply": "💬 Balasan staf untuk tiket <b>#{number}</b>:\n{text}",
+    "staff_reply_file": "(berkas terlampir)",
     "ticket_claimed_user": "Tiket <b>#{number}</b> sedang ditangani oleh staf.",
     "ticket_closed_user": (
         "Tiket <b>#{number}</b> telah ditutup. Terima kasih! "
@@ -136,6 +137,7 @@ _EN: dict[str, str] = {
     "tickets_header": "Your tickets:",
     "ticket_line": "#{number} · {status} · {created} · {question}",
     "staff_reply": "💬 Staff reply on ticket <b>#{number}</b>:\n{text}",
+    "staff_reply_file": "(file attached)",
     "ticket_claimed_user": "Ticket <b>#{number}</b> is being handled by staff.",
     "ticket_closed_user": ("Ticket <b>#{number}</b> was closed. Thank you! Write again any time."),
     "nothing_to_cancel": "Nothing is in progress to cancel.",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from handlers import email_staff, stored_files
 from handlers.config import HelpdeskConfig
 from handlers.flows.cards import details_block, done_buttons
 from handlers.lms_buttons import lms_buttons
-from handlers.markup import shorten
+from handlers.markup import esc, shorten
 from handlers.messages import Button, Channel, Outbound
 from handlers.texts import plain, text
 from handlers.texts_reliability import text as reliability_text
@@ -119,16 +120,16 @@ async def staff_reply(turn: Turn, ticket: Ticket) -> None:
     if not turn.is_staff:
         await refuse(turn, f"reply to ticket #{ticket.id}")
         return
-    if not turn.inbound.text:
+    files = stored_files.kept(turn.inbound.attachments, turn.inbound.channel)
+    if not turn.inbound.text and not files:
         return
 
     await turn.log_in("staff_reply", topic=ticket.topic, ticket=ticket)
     tickets.record_response(ticket, turn.person.id)
-    await _to_requester(
-        turn,
-        ticket,
-        text(ticket.requester.language, "staff_reply", number=ticket.id, text=turn.inbound.text),
-    )
+    language = ticket.requester.language
+    words = turn.inbound.text or plain(language, "staff_reply_file")
+    html = text(language, "staff_reply", number=ticket.id, text=words)
+    await _to_requester(turn, ticket, html, files=files)
     await turn.reply(
         text("id", "reply_sent", staff=turn.person.display_name, number=ticket.id), ticket=ticket
     )
@@ -269,18 +270,42 @@ async def _refresh_cards(turn: Turn, ticket: Ticket) -> None:
         await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket, by_staff=True)
 
 
-async def _to_requester(turn: Turn, ticket: Ticket, html: str) -> None:
+async def _to_requester(
+    turn: Turn, ticket: Ticket, html: str, *, files: list[stored_files.FileRef] | None = None
+) -> None:
+    """`html` to the requester on their channel, with the files staff sent along."""
+    channel, inbound = Channel(ticket.channel), turn.inbound
+    extra = {"by_staff": "1"} if turn.is_staff else {}  # email: not an automatic answer
+    # Telegram to Telegram: the staff member's own message is copied (caption dropped, the
+    # text follows); to email: attached; email to Telegram: a document each, below.
+    ref = inbound.message_ref
+    copied = bool(files) and ref is not None and channel == inbound.channel == Channel.TELEGRAM
+    if copied and ref is not None:
+        extra |= {"copy_from_chat": inbound.chat_id, "copy_message_ref": ref, "copy_caption": ""}
+    elif files and channel == Channel.EMAIL:
+        extra |= stored_files.to_extra(files)
     outbound = Outbound(
-        channel=Channel(ticket.channel),
+        channel=channel,
         chat_id=ticket.chat_id,
         html=html,
         ticket_id=ticket.id,
         subject=f"[#{ticket.id}]",
-        extra={"by_staff": "1"} if turn.is_staff else {},  # email: not an automatic answer
+        extra=extra,
     )
     await turn.send(
         outbound, to=ticket.requester, topic=ticket.topic, ticket=ticket, by_staff=turn.is_staff
     )
+    if files and not copied and channel != Channel.EMAIL:
+        for file in files:
+            await turn.send(
+                replace(
+                    outbound, html=f"📎 {esc(file.name)}", extra=stored_files.to_extra([file])
+                ),
+                to=ticket.requester,
+                topic=ticket.topic,
+                ticket=ticket,
+                by_staff=turn.is_staff,
+            )
 
 
 async def _to_staff(
@@ -321,7 +346,7 @@ async def _to_staff(
 
 
 def _files(turn: Turn, copy: bool) -> list[stored_files.FileRef]:
-    return stored_files.kept(turn.inbound.attachments) if copy else []
+    return stored_files.kept(turn.inbound.attachments, turn.inbound.channel) if copy else []
 
 
 async def _files_to_staff(turn: Turn, ticket: Ticket, staff: tuple[str, str]) -> None:

@@ -30,15 +30,10 @@ from handlers.service import Helpdesk
 from handlers.texts import text
 from handlers.turn import STAFF_CHAT_KEY
 from helpdesk.delivery import DeliveryProcess
+from helpdesk.files import file_loader
 from helpdesk.health_wiring import HealthTasks
 from helpdesk.lms import build_lms_worker, lms_config
-from helpdesk.mail_wiring import (
-    attachment_loader,
-    email_decoders,
-    email_intake,
-    email_rules,
-    email_transports,
-)
+from helpdesk.mail_wiring import email_decoders, email_intake, email_rules, email_transports
 from helpdesk.scheduling import schedule_config
 from helpdesk.settings import Settings
 from schedules.runner import Scheduler
@@ -161,7 +156,7 @@ class Service:
                 max_attempts=settings.telegram.max_send_attempts,
                 on_chat_moved=staff_chat_moved,
                 on_status=self.health.on_status,
-                files=attachment_loader(settings, self.sessions),
+                files=file_loader(settings, self.sessions, self.telegram.transport.bot),
             )
             wake = self.sender.wake
         self.processor = InboundProcessor(

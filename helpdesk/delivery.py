@@ -119,7 +119,8 @@ async def deliver(settings: Settings) -> None:
         staff_chat_moved,
         telegram_options,
     )
-    from helpdesk.mail_wiring import attachment_loader, email_transports
+    from helpdesk.files import file_loader
+    from helpdesk.mail_wiring import email_transports
     from storage.database import create_engine, session_factory
 
     engine = create_engine(settings.database_url)
@@ -138,7 +139,7 @@ async def deliver(settings: Settings) -> None:
         on_chat_moved=staff_chat_moved,
         shares_loop=False,
         on_status=status,
-        files=attachment_loader(settings, sessions),
+        files=file_loader(settings, sessions, channel.transport.bot),
     )
     try:
         await channel.application.initialize()

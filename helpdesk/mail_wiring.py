@@ -13,9 +13,7 @@ from handlers.email_staff import notify_staff
 from handlers.email_texts import email_text
 from handlers.markup import shorten, to_plain
 from handlers.messages import Channel, Outbound
-from handlers.stored_files import FileLoader
 from helpdesk.settings import Settings
-from mail.attachments import StoredAttachments
 from mail.decode import EmailDecoder
 from mail.intake import ImapIntake, ImapOptions
 from mail.transport import SmtpOptions, SmtpTransport
@@ -41,13 +39,6 @@ def email_rules(settings: Settings) -> EmailRules | None:
         auto_reply_window=timedelta(hours=settings.mail.auto_reply_window_hours),
         sends=settings.sends_email,
     )
-
-
-def attachment_loader(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession]
-) -> FileLoader | None:
-    """What loads email attachments forwarded to staff; None without email intake."""
-    return StoredAttachments(sessions) if settings.imap.host else None
 
 
 def email_decoders(settings: Settings) -> dict[str, EmailDecoder]:

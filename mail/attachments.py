@@ -16,7 +16,7 @@ from storage.models import InboundUpdate
 
 logger = logging.getLogger(__name__)
 
-_PREFIX = "email:"
+PREFIX = "email:"
 
 
 class StoredAttachments:
@@ -31,8 +31,8 @@ class StoredAttachments:
         self.sessions = sessions
 
     async def __call__(self, ref: str) -> bytes | None:
-        message_id, _, number = ref.removeprefix(_PREFIX).rpartition("#")
-        if not ref.startswith(_PREFIX) or not message_id or not number.isdigit():
+        message_id, _, number = ref.removeprefix(PREFIX).rpartition("#")
+        if not ref.startswith(PREFIX) or not message_id or not number.isdigit():
             logger.warning("not an email attachment ref: %r", ref)
             return None
         async with reading(self.sessions) as session:

@@ -169,6 +169,11 @@ async def copy_message(api: BotState, params: Params) -> Json:
         for k, v in source.items()
         if k not in ("message_id", "from", "chat", "date", "reply_to_message")
     }
+    if "caption" in params:  # a new caption replaces the old one; an empty one removes it
+        content.pop("caption_entities", None)
+        content["caption"] = params["caption"]
+        if not params["caption"]:
+            del content["caption"]
     copy = new_message(api, chat, content, params)
     return {"message_id": copy.message_id}
 

@@ -297,6 +297,7 @@ class FakeBotApi(BotState):
         *,
         caption: str | None = None,
         chat: Json | int | None = None,
+        reply_to: SentMessage | Json | int | None = None,
     ) -> Json:
         """The user sends a photo (two sizes; the larger holds data); returns the update."""
         big = self.add_file(data, file_name="photo.jpg", mime_type="image/jpeg")
@@ -306,10 +307,13 @@ class FakeBotApi(BotState):
              "file_size": len(f.data)}
             for f, w, h in ((small, 90, 60), (big, 1280, 853))
         ]  # fmt: skip
+        where = self._chat_of(user, chat)
         content: Json = {"from": self._user_of(user), "photo": sizes}
         if caption:
             content["caption"] = caption
-        return self.updates.put({"message": self._message(self._chat_of(user, chat), content)})
+        if reply_to is not None:
+            content["reply_to_message"] = self._find_message(where, reply_to)
+        return self.updates.put({"message": self._message(where, content)})
 
     async def send_update(self, update: Json) -> Json:
         """Queue a raw update (e.g. a case file); its chats, users and files become known.

@@ -103,6 +103,48 @@ async def test_email_ticket_answered_by_staff_on_telegram(
     assert any(r.handled_by == "Staf Ayu" for r in out)
 
 
+async def test_a_staff_photo_reaches_an_email_user_as_an_attachment(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
+    smtp_sink: SmtpSink,
+) -> None:  # fmt: skip
+    raw, _mid = make_mail(f"Wayan <{USER}>", "Kelas mitra", HANDOVER)
+    await append(dovecot_server, raw)
+    [card] = await api.wait_for_messages(STAFF_GROUP, 1, timeout=20)
+    await smtp_sink.wait_for(2, timeout=20)  # the user's confirmation and the staff copy
+
+    screenshot = b"\xff\xd8\xff" + bytes(range(256)) * 20
+    await api.send_photo(
+        STAFF_ID, screenshot, caption="Ikuti langkah di gambar ini.", chat=STAFF_GROUP,
+        reply_to=card,
+    )  # fmt: skip
+    await eventually(lambda: _async_count_to(smtp_sink, USER, 2), timeout=20)
+    answer = to_address(smtp_sink, USER)[1].message
+    assert "Ikuti langkah di gambar ini." in body_text(answer)
+    [picture] = list(answer.iter_attachments())
+    assert picture.get_filename() == "lampiran-1.jpg" and picture.get_content() == screenshot
+
+    # Without a caption the photo still goes, with a line saying a file is attached.
+    await api.send_photo(STAFF_ID, b"\xff\xd8\xff kedua", chat=STAFF_GROUP, reply_to=card)
+    await eventually(lambda: _async_count_to(smtp_sink, USER, 3), timeout=20)
+    second = to_address(smtp_sink, USER)[2].message
+    assert "(berkas terlampir)" in body_text(second)
+    assert [a.get_content() for a in second.iter_attachments()] == [b"\xff\xd8\xff kedua"]
+
+
+async def test_a_telegram_users_photo_is_attached_to_the_staff_copy(
+    api: FakeBotApi, helpdesk: RunningHelpdesk, smtp_sink: SmtpSink
+) -> None:
+    photo = b"\xff\xd8\xff layar error" * 50
+    await api.send_photo(STUDENT_ID, photo, caption="Muncul error ini saat login")
+    # The staff group gets the card and the photo itself, copied.
+    await api.wait_for_messages(STAFF_GROUP, 2, timeout=20)
+    assert any("photo" in m.message for m in api.messages_to(STAFF_GROUP))
+    await eventually(lambda: _async_count_to(smtp_sink, STAFF_ADDRESS, 1), timeout=20)
+    [copy] = to_address(smtp_sink, STAFF_ADDRESS)
+    [attached] = list(copy.message.iter_attachments())
+    assert attached.get_filename() == "lampiran-1.jpg" and attached.get_content() == photo
+
+
 async def test_telegram_ticket_answered_from_email(
     api: FakeBotApi, helpdesk: RunningHelpdesk, dovecot_server: DovecotServer,
     smtp_sink: SmtpSink,

@@ -48,6 +48,28 @@ async def _open_ticket(api: FakeBotApi, question: str) -> None:
     await api.wait_for_messages(STAFF_GROUP, 1)
 
 
+async def test_a_staff_photo_reply_is_copied_to_the_user_with_the_text_after_it(
+    api: FakeBotApi, helpdesk: RunningHelpdesk
+) -> None:
+    await _open_ticket(api, "Berapa biaya UKT semester ini?")
+    [card] = api.messages_to(STAFF_GROUP)
+
+    await api.send_photo(
+        STAFF_ID, b"\xff\xd8\xff tabel UKT", caption="Tabel UKT terbaru.", chat=STAFF_GROUP,
+        reply_to=card,
+    )  # fmt: skip
+    photo, words = (await api.wait_for_messages(STUDENT_ID, 4))[2:]
+    assert photo.method == "copyMessage" and "photo" in photo.message
+    assert "caption" not in photo.message  # dropped: the text follows
+    assert "Balasan staf" in words.text and "Tabel UKT terbaru." in words.text
+
+    await api.send_photo(STAFF_ID, b"\xff\xd8\xff kedua", chat=STAFF_GROUP, reply_to=card)
+    words = (await api.wait_for_messages(STUDENT_ID, 6))[5]
+    assert "(berkas terlampir)" in words.text
+    rows = [r for r in await helpdesk.report() if r.outcome == "staff_reply"]
+    assert len(rows) == 2  # both replies are in the report, the one without words too
+
+
 async def test_unknown_question_ticket_staff_reply_and_close(
     api: FakeBotApi, helpdesk: RunningHelpdesk
 ) -> None:

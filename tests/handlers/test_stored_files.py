@@ -29,17 +29,29 @@ def test_a_file_goes_out_under_a_generated_name(name: str, mime_type: str, expec
     assert generated_name(1, name, mime_type) == expected
 
 
-def test_only_kept_email_files_are_forwarded_and_not_too_many() -> None:
+def test_only_kept_files_are_forwarded_and_not_too_many() -> None:
     files = [
         Attachment("photo", "email:a@b#0", "layar.png", "image/png", 50),
         Attachment("document", "", "besar.pdf", "application/pdf", 50_000_000),  # over limit
-        Attachment("photo", "AgACAgUAAxkBAAIC", None, "image/jpeg", 10),  # a Telegram file
         *(Attachment("document", f"email:a@b#{i}", None, None, 1) for i in range(1, 9)),
     ]
-    found = kept(files)
+    found = kept(files, Channel.EMAIL)
     assert [f.ref for f in found][:2] == ["email:a@b#0", "email:a@b#1"]
     assert len(found) == MAX_FORWARDED
     assert found[1].name == "document" and found[1].mime_type == "application/octet-stream"
+
+
+def test_a_telegram_file_is_named_by_its_channel_and_a_sticker_is_no_file() -> None:
+    files = [
+        Attachment("sticker", "CAACAgIAAxkBAAIB"),
+        Attachment("photo", "AgACAgUAAxkBAAIC", size=10),
+        Attachment("document", "BQACAgUAAxkBAAID", "nilai.xlsx", None),
+    ]
+    found = kept(files, Channel.TELEGRAM)
+    assert [(f.ref, f.name, f.mime_type) for f in found] == [
+        ("telegram:AgACAgUAAxkBAAIC", "photo", "image/jpeg"),
+        ("telegram:BQACAgUAAxkBAAID", "nilai.xlsx", "application/octet-stream"),
+    ]
 
 
 async def test_files_are_loaded_and_a_gone_one_is_said() -> None:
@@ -52,7 +64,8 @@ async def test_files_are_loaded_and_a_gone_one_is_said() -> None:
         [
             Attachment("photo", "email:a@b#0", "layar.png", "image/png"),
             Attachment("document", "email:a@b#1", "<b>log</b>.pdf", "application/pdf"),
-        ]
+        ],
+        Channel.EMAIL,
     )
     outbound = Outbound(Channel.TELEGRAM, "-100", "📎 Lampiran", extra=to_extra(files))
     sent = await attach(outbound, load)
@@ -65,7 +78,7 @@ async def test_files_are_loaded_and_a_gone_one_is_said() -> None:
 
 
 async def test_without_a_loader_every_file_is_said_gone() -> None:
-    files = kept([Attachment("photo", "email:a@b#0", "layar.png", "image/png")])
+    files = kept([Attachment("photo", "email:a@b#0", "layar.png", "image/png")], Channel.EMAIL)
     outbound = Outbound(Channel.EMAIL, "staf@unr.example", "x", extra=to_extra(files))
     sent = await attach(outbound, None)
     assert sent.files == () and "tidak tersedia lagi" in sent.html and "layar.png" in sent.html
