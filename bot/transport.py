@@ -62,16 +62,34 @@ class TelegramTransport:
     async def _send_files(self, outbound: Outbound) -> str:
         """Each file as a document, the text as the first one's caption when it fits.
 
-        A retry sends every file again, so handlers give each file a message of its own.
+        Text too long for a caption goes first as messages of its own. Text pieces and files
+        are counted together, so a retry after flood control sends only what was not out yet;
+        after any other failure everything goes again, so handlers give each file a message
+        of its own.
         """
-        caption: str | None = outbound.html
-        if len(split_message(outbound.html, limit=CAPTION_LIMIT)) > 1:
-            await self._send(outbound)
-            caption = None
+        long_text = len(split_message(outbound.html, limit=CAPTION_LIMIT)) > 1
+        pieces = split_message(outbound.html) if long_text else []
+        caption = None if long_text else outbound.html
+        first = int(outbound.extra.get(PIECES_SENT, "0"))
         last: Message | None = None
-        for file in outbound.files:
-            last = await self._send_document(outbound.chat_id, file, caption)
-            caption = None
+        for index in range(first, len(pieces) + len(outbound.files)):
+            try:
+                if index < len(pieces):
+                    last = await self._send_piece(
+                        outbound,
+                        pieces[index],
+                        markup=_keyboard(outbound) if index == len(pieces) - 1 else None,
+                        reply_to=outbound.reply_to_ref if index == 0 else None,
+                    )
+                    continue
+                file = outbound.files[index - len(pieces)]
+                last = await self._send_document(
+                    outbound.chat_id, file, caption if index == 0 else None
+                )
+            except RetryAfter as exc:
+                raise RetryLater(
+                    "flood control", after=_seconds(exc.retry_after), done=index - first
+                ) from exc
         assert last is not None  # only called with files
         return str(last.message_id)
 

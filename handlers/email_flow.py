@@ -64,10 +64,6 @@ async def intercept(helpdesk: Helpdesk, turn: Turn) -> bool:
         await turn.log_in("bulk")
         logger.info("bulk email %s logged, not answered: %s", mail.message_id, mail.reason)
         return True
-    step = workflow_chat.done_by_reply(inbound.subject, inbound.text)
-    if step is not None and mail.may_auto_reply:
-        await workflow_chat.done_by_email(turn, *step, helpdesk.schedule)
-        return True
     if turn.is_staff and ticket is not None:
         await ticket_flow.staff_reply(turn, ticket)
         return True
@@ -75,6 +71,11 @@ async def intercept(helpdesk: Helpdesk, turn: Turn) -> bool:
     reason = mail.reason if not mail.may_auto_reply else await _over_limit(turn)
     if reason is not None:
         await _to_staff_quietly(turn, own_ticket, reason)
+        return True
+    # After the limit on automatic replies: a refusal to a stranger is one of them.
+    step = workflow_chat.done_by_reply(inbound.subject, inbound.text)
+    if step is not None:
+        await workflow_chat.done_by_email(turn, *step, helpdesk.schedule)
         return True
     if own_ticket is not None and own_ticket.status != "closed":
         await ticket_flow.follow_up(turn, own_ticket)
@@ -151,7 +152,7 @@ async def _to_staff_quietly(turn: Turn, ticket: Ticket | None, reason: str) -> N
     if ticket is not None and ticket.status != "closed":
         await turn.log_in("forwarded_quietly", topic=ticket.topic, ticket=ticket)
         notice = email_text("quiet_followup", number=ticket.id, **values)
-        await ticket_flow._to_staff(turn, notice, ticket)
+        await ticket_flow._to_staff(turn, notice, ticket, copy=bool(inbound.attachments))
         return
     question = inbound.text or inbound.subject or "-"
     ticket = await tickets.open_ticket(
@@ -165,7 +166,12 @@ async def _to_staff_quietly(turn: Turn, ticket: Ticket | None, reason: str) -> N
     await turn.log_in("escalated_quietly", ticket=ticket)
     notice = email_text("quiet_card", number=ticket.id, **values)
     await ticket_flow._to_staff(
-        turn, notice, ticket, buttons=ticket_flow.card_buttons(ticket), purpose="ticket_card"
+        turn,
+        notice,
+        ticket,
+        buttons=ticket_flow.card_buttons(ticket),
+        purpose="ticket_card",
+        copy=bool(inbound.attachments),
     )
     logger.info("ticket #%s opened from email without an automatic reply: %s", ticket.id, reason)
 

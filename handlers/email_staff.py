@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.config import HelpdeskConfig
 from handlers.delivery import to_payload
-from handlers.markup import shorten
+from handlers.markup import fmt, shorten
 from handlers.messages import Channel, Outbound
 from handlers.stored_files import FileRef, to_extra
 from handlers.turn import STAFF_CHAT_KEY, Turn
@@ -56,11 +57,17 @@ async def copy_to_staff(
 
 
 async def notify_staff(
-    session: AsyncSession, config: HelpdeskConfig, html: str, *, by_email: bool = True
+    session: AsyncSession,
+    config: HelpdeskConfig,
+    html: str,
+    *,
+    by_email: bool = True,
+    files: Sequence[FileRef] = (),
 ) -> int:
     """Queue a notice to the staff group and (optionally) the staff addresses; returns how many.
 
-    For what is not about one message: intake stalled or back, an email refused for good.
+    For what is not about one ticket: intake stalled or back, an email refused for good, a
+    workflow owner's note. `files` are attached by email and follow one by one on Telegram.
     """
     targets: list[tuple[Channel, str]] = []
     if config.staff_chat is not None:
@@ -80,6 +87,12 @@ async def notify_staff(
             html=html,
             purpose="notice",
             subject="Helpdesk E-learning: pemberitahuan sistem",
+            extra=to_extra(files) if channel == Channel.EMAIL else {},
         )
         queues.enqueue(session, channel, chat_id, to_payload(outbound))
+        if channel == Channel.EMAIL:
+            continue
+        for file in files:  # one a message: a retry then repeats no other file
+            one = replace(outbound, html=fmt("📎 {}", file.name), extra=to_extra([file]))
+            queues.enqueue(session, channel, chat_id, to_payload(one))
     return len(targets)

@@ -24,6 +24,11 @@ FILE_REFS = "file_refs"
 # More files than this in one message are listed in the report, not forwarded.
 MAX_FORWARDED = 5
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+_SAFE_EXTENSIONS = frozenset({
+    ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".odp", ".rtf",
+    ".txt", ".csv", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".heic", ".bmp", ".mp3", ".m4a",
+    ".ogg", ".oga", ".wav", ".mp4", ".mov", ".zip",
+})  # fmt: skip
 # Telegram gives no type for a photo (always JPEG) and sometimes none for the rest.
 _KIND_TYPES = {"photo": "image/jpeg", "voice": "audio/ogg", "video": "video/mp4"}
 
@@ -32,11 +37,16 @@ FileLoader = Callable[[str], Awaitable[bytes | None]]
 
 @dataclass(frozen=True)
 class FileRef:
-    """One file to load at delivery: its channel handle, the sender's name for it, its type."""
+    """One file to load at delivery: its channel handle, the sender's name for it, its type.
+
+    `number` is its place among the message's files: `lampiran-2.pdf` is the second
+    wherever it goes, alone in a Telegram message or beside the others in an email.
+    """
 
     ref: str
     name: str
     mime_type: str
+    number: int = 1
 
 
 def kept(attachments: Sequence[Attachment], channel: Channel) -> list[FileRef]:
@@ -45,13 +55,13 @@ def kept(attachments: Sequence[Attachment], channel: Channel) -> list[FileRef]:
     An email's ref already names its channel (empty: over the size limit, listed only); a
     Telegram file id gets `telegram:` in front. A sticker is no file for anyone to read.
     """
-    found = []
+    found: list[FileRef] = []
     for item in attachments:
         if not item.ref or item.kind == "sticker":
             continue
         ref = item.ref if channel == Channel.EMAIL else f"{channel.value}:{item.ref}"
         mime_type = item.mime_type or _KIND_TYPES.get(item.kind, "application/octet-stream")
-        found.append(FileRef(ref, item.name or item.kind, mime_type))
+        found.append(FileRef(ref, item.name or item.kind, mime_type, len(found) + 1))
     return found[:MAX_FORWARDED]
 
 
@@ -72,14 +82,19 @@ def to_extra(files: Sequence[FileRef]) -> dict[str, str]:
     """The `extra` entry that makes the sender attach `files`; empty when there are none."""
     if not files:
         return {}
-    return {FILE_REFS: json.dumps([[f.ref, f.name, f.mime_type] for f in files])}
+    return {FILE_REFS: json.dumps([[f.ref, f.name, f.mime_type, f.number] for f in files])}
 
 
 def generated_name(index: int, name: str, mime_type: str) -> str:
-    """`lampiran-1.png`: never the name the sender chose, only its extension if it has one."""
+    """`lampiran-1.png`: never the name the sender chose, only its extension if it has one.
+
+    Only the extensions of documents, pictures and sound a helpdesk expects are kept: a
+    program or script (`.exe`, `.js`, `.html`) becomes `.bin`, which no click runs and mail
+    servers do not refuse.
+    """
     extension = _EXTENSION.search(name)
     suffix = extension.group(0).lower() if extension else mimetypes.guess_extension(mime_type)
-    return f"lampiran-{index}{suffix or '.bin'}"
+    return f"lampiran-{index}{suffix if suffix in _SAFE_EXTENSIONS else '.bin'}"
 
 
 async def attach(outbound: Outbound, load: FileLoader | None) -> Outbound:
@@ -89,13 +104,18 @@ async def attach(outbound: Outbound, load: FileLoader | None) -> Outbound:
         return outbound
     files: list[OutFile] = []
     missing: list[str] = []
-    for index, (ref, name, mime_type) in enumerate(json.loads(listed), 1):
+    for index, (ref, name, mime_type, *number) in enumerate(json.loads(listed), 1):
+        # Rows queued before files were numbered have three fields: their place counts.
+        number = number or [index]
         data = await load(ref) if load is not None else None
         if data is None:
             logger.warning("file %s for outbox message to %s is gone", ref, outbound.chat_id)
             missing.append(name)
             continue
-        files.append(OutFile(generated_name(index, name, mime_type), mime_type, data))
+        file_name = generated_name(number[0], name, mime_type)
+        # A file renamed to .bin is sent as plain bytes too, whatever type it claimed.
+        kind = "application/octet-stream" if file_name.endswith(".bin") else mime_type
+        files.append(OutFile(file_name, kind, data))
     html = outbound.html
     if missing:
         html += "\n" + text("id", "file_gone", names=", ".join(missing))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 
+from handlers import email_staff, stored_files
 from handlers import tickets as ticket_flow
+from handlers.markup import shorten
 from handlers.messages import Channel
 from handlers.turn import Turn
 from schedules import workflows
@@ -17,7 +20,9 @@ from storage.types import utcnow
 logger = logging.getLogger(__name__)
 
 TOPIC = workflows.TOPIC
-_DONE_WORDS = frozenset({"selesai", "done"})
+# The first word, past any punctuation, emoji, quotes, bold stars or invisible marks (a BOM,
+# a zero-width space); "Selesai?" asks rather than says, and "Belum selesai" begins otherwise.
+_DONE = re.compile(r"[\W_]*(?:selesai|done)(?!\w)(?!\s*\?)", re.IGNORECASE)
 
 
 async def command(turn: Turn, args: str, config: ScheduleConfig) -> None:
@@ -126,27 +131,57 @@ def done_by_reply(subject: str | None, text: str) -> tuple[int, int] | None:
     DONE; one that begins otherwise ("Belum selesai") goes to staff like any other answer.
     """
     found = workflows.STEP_TAG.search(subject or "")
-    first = text.split(maxsplit=1)[0].strip(".,;:!-").lower() if text.strip() else ""
-    if found is None or first not in _DONE_WORDS:
+    if found is None or _DONE.match(text) is None:
         return None
     return int(found.group(1)), int(found.group(2))
 
 
+def note_after_done(text: str) -> str:
+    """What a SELESAI reply says besides the word, for staff; empty when it says nothing."""
+    found = _DONE.match(text)
+    rest = text[found.end() :] if found else text
+    return rest.lstrip(" \t\r\n.,;:!-").rstrip() if re.search(r"[^\W_]", rest) else ""
+
+
 async def done_by_email(turn: Turn, number: int, step: int, config: ScheduleConfig) -> None:
-    """The owner of a step (or staff) answered its emailed notice with SELESAI."""
-    await _mark(turn, number, step, config)
+    """The owner of a step (or staff) answered its emailed notice with SELESAI.
+
+    Whatever else the reply carries (a line after the word, a signed certificate as a file)
+    is passed on to staff, who would otherwise never see it.
+    """
+    instance = await _mark(turn, number, step, config)
+    inbound = turn.inbound
+    note = note_after_done(inbound.text)
+    files = stored_files.kept(inbound.attachments, Channel.EMAIL)
+    if instance is None or not (note or files):
+        return
+    html = say(
+        "id",
+        "wf_reply_note",
+        name=turn.person.display_name,
+        address=inbound.sender.external_id,
+        step=step,
+        code=instance.workflow,
+        number=instance.id,
+        text=shorten(note, 1500) or "-",
+    )
+    await email_staff.notify_staff(turn.session, turn.config, html, files=files)
+    logger.info("workflow #%s step %s reply passed on to staff", instance.id, step)
 
 
-async def _mark(turn: Turn, number: int, step: int, config: ScheduleConfig) -> None:
+async def _mark(
+    turn: Turn, number: int, step: int, config: ScheduleConfig
+) -> WorkflowInstance | None:
+    """Marks the step done if the sender may; returns the instance, None when refused."""
     instance = await turn.session.get(WorkflowInstance, number)
     if instance is None:
         await turn.log_in("workflow_not_found", topic=TOPIC)
         await _notice(turn, say(turn.language, "wf_not_found", number=number))
-        return
+        return None
     if instance.status != "active" or instance.step != step:
         # A second press, or an old message: nothing to do, whoever pressed.
         await _complete(turn, instance, step, config)
-        return
+        return instance
     inbound = turn.inbound
     email = inbound.sender.external_id if inbound.channel == Channel.EMAIL else None
     if not turn.is_staff and not await workflows.may_complete(
@@ -161,8 +196,9 @@ async def _mark(turn: Turn, number: int, step: int, config: ScheduleConfig) -> N
         )
         await turn.log_in("refused", topic=TOPIC)
         await _notice(turn, say(turn.language, "wf_not_yours"))
-        return
+        return None
     await _complete(turn, instance, step, config)
+    return instance
 
 
 async def _notice(turn: Turn, text: str) -> None:

@@ -32,6 +32,10 @@ _ID: dict[str, str] = {
     ),
     "wf_started": "Alur {code} #{number} <b>{title}</b> dimulai.",
     "wf_done_ok": "Langkah {step} {code} #{number} ditandai selesai.",
+    "wf_reply_note": (
+        "📋 {name} ({address}) menandai langkah {step} {code} #{number} selesai lewat email "
+        "dan menulis:\n{text}"
+    ),
     "wf_stale": "Langkah ini sudah selesai sebelumnya.",
     "wf_finished": "✅ Alur {code} #{number} <b>{title}</b> selesai.",
     "wf_not_found": "Alur #{number} tidak ditemukan.",
@@ -116,6 +120,10 @@ _EN: dict[str, str] = {
         "⏰ Reminder: step {step} of <b>{title}</b> ({code} #{number}) was due {due} WITA:\n{text}"
     ),
     "wf_done_ok": "Step {step} of {code} #{number} marked done.",
+    "wf_reply_note": (
+        "📋 {name} ({address}) marked step {step} of {code} #{number} done by email "
+        "and wrote:\n{text}"
+    ),
     "wf_stale": "This step was already done.",
     "wf_not_yours": "This step is not yours.",
     "tr_none": "No training is scheduled yet.",

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.delivery import to_payload
-from handlers.messages import Channel, Outbound
+from handlers.messages import Channel, Outbound, OutFile
 from storage import queues
 from storage.database import create_engine, session_factory
 from tests.botapi.server import FakeBotApi
@@ -106,3 +106,37 @@ async def test_c10_a_blocked_user_does_not_hold_up_the_others(
     # The first refusal marks the person; the second message to them is not retried.
     assert 1 <= len(attempts) <= 2
     assert api.messages_to(blocked) == []
+
+
+async def test_a_long_text_with_a_file_meeting_a_429_is_not_sent_twice(
+    api: FakeBotApi, helpdesk: RunningHelpdesk
+) -> None:
+    # Text over a caption's 1024 characters goes first on its own; the file's 429 then
+    # must resend the file only.
+    chat = 8101
+    api.user(chat, "Mahasiswa 8101")
+    api.fail_next("sendDocument", 429, "Too Many Requests: retry after 2",
+                  parameters={"retry_after": 2})  # fmt: skip
+    answer = "Jawaban staf yang panjang. " * 200
+    outbound = Outbound(
+        Channel.TELEGRAM,
+        str(chat),
+        answer,
+        files=(OutFile("lampiran-1.pdf", "application/pdf", b"%PDF-1.7 isi"),),
+    )
+    engine = create_engine(helpdesk.settings.database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            queues.enqueue(session, "telegram", str(chat), to_payload(outbound))
+    finally:
+        await engine.dispose()
+    assert helpdesk.service is not None and helpdesk.service.sender is not None
+    helpdesk.service.sender.wake()
+
+    await api.wait_for(lambda: any(m.method == "sendDocument" for m in api.messages_to(chat)),
+                       timeout=20)  # fmt: skip
+    await asyncio.sleep(0.5)  # a repeated text would show by now
+    sent = api.messages_to(chat)
+    assert [m.method for m in sent] == ["sendMessage", "sendMessage", "sendDocument"]
+    assert "".join(m.text for m in sent[:2]).count("Jawaban") == 200
+    assert api.retry_violations == 0

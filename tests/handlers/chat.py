@@ -1,8 +1,9 @@
-"""Helpers for handler tests of trainings and workflows: a helpdesk, people, one turn."""
+"""Helpers for handler tests: a helpdesk, people and their messages, one turn."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,12 +13,15 @@ from handlers.knowledge import KnowledgeBase
 from handlers.matching import Matcher
 from handlers.messages import Channel, Inbound, Sender
 from handlers.service import Helpdesk
+from mail.decode import to_inbound
+from mail.parsing import parse_message
 from schedules.config import ScheduleConfig
 from storage.models import OutboxMessage
 
 Sessions = async_sessionmaker[AsyncSession]
 STAFF_CHAT = "-100500"
 STAFF_ID = "900"
+OUR_ADDRESS = "elearning@unr.ac.id"
 
 
 def make_helpdesk(kb: KnowledgeBase) -> Helpdesk:
@@ -37,6 +41,23 @@ def user(text: str = "", *, user: str = "111", **fields: object) -> Inbound:
 
 def command(name: str, args: str = "", *, user_id: str = "111") -> Inbound:
     return user(f"/{name} {args}".strip(), user=user_id, command=name, args=args)
+
+
+def email_in(
+    sender: str, subject: str, body: str, *, file: bytes | None = None, **headers: str
+) -> Inbound:
+    """An email as it comes out of the real MIME parser and decoder; `file` is a PDF."""
+    message = EmailMessage()
+    message["From"] = f"Bagian Akademik <{sender}>"
+    message["To"] = OUR_ADDRESS
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{abs(hash((sender, subject, body)))}@univx.ac.id>"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    if file is not None:
+        message.add_attachment(file, "application", "pdf", filename="sertifikat.pdf")
+    return to_inbound(parse_message(message.as_bytes()), own=(OUR_ADDRESS,))
 
 
 def press(data: str, *, user_id: str = "111", group: bool = False) -> Inbound:

@@ -22,7 +22,10 @@ from handlers.stored_files import (
         ("../../etc/passwd", "text/plain", "lampiran-1.txt"),
         ("laporan akhir.docx", "application/octet-stream", "lampiran-1.docx"),
         ("tanpa-ekstensi", "application/x-unknown-thing", "lampiran-1.bin"),
-        ("a.tar.gz", "application/gzip", "lampiran-1.gz"),
+        ("a.tar.gz", "application/gzip", "lampiran-1.bin"),
+        ("setup.exe", "application/x-msdownload", "lampiran-1.bin"),
+        ("index.html", "text/html", "lampiran-1.bin"),
+        ("foto", "image/jpeg", "lampiran-1.jpg"),
     ],
 )
 def test_a_file_goes_out_under_a_generated_name(name: str, mime_type: str, expected: str) -> None:
@@ -82,3 +85,34 @@ async def test_without_a_loader_every_file_is_said_gone() -> None:
     outbound = Outbound(Channel.EMAIL, "staf@unr.example", "x", extra=to_extra(files))
     sent = await attach(outbound, None)
     assert sent.files == () and "tidak tersedia lagi" in sent.html and "layar.png" in sent.html
+
+
+async def test_files_keep_their_numbers_one_a_message_and_in_rows_queued_before_numbers() -> None:
+    async def load(ref: str) -> bytes | None:
+        return ref.encode()
+
+    files = kept(
+        [
+            Attachment("document", f"email:a@b#{i}", f"bab-{i}.pdf", "application/pdf")
+            for i in (0, 1, 2)
+        ],
+        Channel.EMAIL,
+    )
+    # Telegram gets one file a message: the third is still lampiran-3, not a second lampiran-1.
+    alone = [
+        await attach(Outbound(Channel.TELEGRAM, "-100", "📎", extra=to_extra([f])), load)
+        for f in files
+    ]
+    assert [sent.files[0].name for sent in alone] == [
+        "lampiran-1.pdf",
+        "lampiran-2.pdf",
+        "lampiran-3.pdf",
+    ]
+    # An outbox row written by the previous version lists three fields a file.
+    old_row = {FILE_REFS: '[["email:a@b#0", "x.exe", "application/x-msdownload"], '
+                          '["email:a@b#1", "y.png", "image/png"]]'}  # fmt: skip
+    sent = await attach(Outbound(Channel.EMAIL, "staf@unr.example", "x", extra=old_row), load)
+    assert [(f.name, f.mime_type) for f in sent.files] == [
+        ("lampiran-1.bin", "application/octet-stream"),
+        ("lampiran-2.png", "image/png"),
+    ]

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
+from handlers.config import EmailRules
 from handlers.knowledge import KnowledgeBase
-from handlers.messages import Inbound
-from handlers.workflow_chat import done_by_reply
-from mail.decode import to_inbound
-from mail.parsing import parse_message
+from handlers.workflow_chat import done_by_reply, note_after_done
 from storage.models import Interaction, OutboxMessage, Person, WorkflowInstance
 
-from .chat import STAFF_CHAT, Sessions, command, handle, make_helpdesk, staff
+from .chat import (
+    OUR_ADDRESS,
+    STAFF_CHAT,
+    Sessions,
+    command,
+    email_in,
+    handle,
+    make_helpdesk,
+    staff,
+)
 
 pytestmark = pytest.mark.db
 
-OUR_ADDRESS = "elearning@unr.ac.id"
 PARTNER = "akademik@univx.ac.id"
 
 
@@ -34,6 +40,13 @@ def kb() -> KnowledgeBase:
         ("Re: Sertifikat: langkah 7 [alur #3.7]", "Selesai", (3, 7)),
         ("Re: Sertifikat: langkah 7 [alur #3.7]", "SELESAI.\nSudah ditandatangani.", (3, 7)),
         ("AW: Pengingat: Sertifikat [alur #12.2]", "  done! thanks", (12, 2)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "*SELESAI*", (3, 7)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "✅ Selesai, terima kasih", (3, 7)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "\ufeff\u200bSelesai", (3, 7)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", '"Selesai"', (3, 7)),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "Selesai?", None),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "selesai ? kapan tenggatnya", None),
+        ("Re: Sertifikat: langkah 7 [alur #3.7]", "Selesainya kapan?", None),
         ("Re: Sertifikat: langkah 7 [alur #3.7]", "Belum selesai, minggu depan.", None),
         ("Re: Sertifikat: langkah 7 [alur #3.7]", "Selesaikan dulu langkah 6?", None),
         ("Re: Sertifikat: langkah 7 [alur #3.7]", "", None),
@@ -47,17 +60,17 @@ def test_only_a_tagged_reply_beginning_with_selesai_marks_a_step(
     assert done_by_reply(subject, text) == expected
 
 
-def _email(sender: str, subject: str, body: str, **headers: str) -> Inbound:
-    """An email as it comes out of the real MIME parser and decoder."""
-    message = EmailMessage()
-    message["From"] = f"Bagian Akademik <{sender}>"
-    message["To"] = OUR_ADDRESS
-    message["Subject"] = subject
-    message["Message-ID"] = f"<{abs(hash((sender, subject, body)))}@univx.ac.id>"
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return to_inbound(parse_message(message.as_bytes()), own=(OUR_ADDRESS,))
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("Selesai", ""),
+        ("*SELESAI*!!", ""),
+        ("Selesai. Sudah ditandatangani rektor.", "Sudah ditandatangani rektor."),
+        ("DONE - nomor surat 12/UNR/2026", "nomor surat 12/UNR/2026"),
+    ],
+)
+def test_what_a_selesai_reply_says_besides_the_word(text: str, note: str) -> None:
+    assert note_after_done(text) == note
 
 
 async def _instance(sessions: Sessions) -> WorkflowInstance:
@@ -89,33 +102,35 @@ async def test_partner_marks_the_last_step_done_by_replying_selesai(
     reply_subject = f"Re: {notice.payload['subject']}"
 
     # An out-of-office answer that happens to begin with "done" finishes nothing.
-    away = _email(PARTNER, reply_subject, "Done for today: I am out of office until Monday.",
+    away = email_in(PARTNER, reply_subject, "Done for today: I am out of office until Monday.",
                   Auto_Submitted="auto-replied")  # fmt: skip
     assert await handle(sessions, helpdesk, away) == []
     # A stranger who copies the subject is refused, and who it was is logged.
     with caplog.at_level(logging.WARNING):
         refused = await handle(
-            sessions, helpdesk, _email("orang@lain.ac.id", reply_subject, "Selesai")
+            sessions, helpdesk, email_in("orang@lain.ac.id", reply_subject, "Selesai")
         )
     assert [m.chat_id for m in refused] == ["orang@lain.ac.id"]
     assert "bukan milik Anda" in refused[0].payload["html"]
     assert "refused workflow #1 step to email user orang@lain.ac.id" in caplog.text
     # "Not yet" is an answer for staff, not a mark.
     not_yet = await handle(
-        sessions, helpdesk, _email(PARTNER, reply_subject, "Belum selesai, ditandatangani besok.")
+        sessions,
+        helpdesk,
+        email_in(PARTNER, reply_subject, "Belum selesai, ditandatangani besok."),
     )
     assert STAFF_CHAT in [m.chat_id for m in not_yet]
     assert (await _instance(sessions)).step == 7
 
     quoted = "Selesai. Sudah kami tandatangani.\n\nOn Monday you wrote:\n> Langkah 7/7 ..."
-    done = await handle(sessions, helpdesk, _email(PARTNER, reply_subject, quoted))
+    done = await handle(sessions, helpdesk, email_in(PARTNER, reply_subject, quoted))
     instance = await _instance(sessions)
     assert instance.status == "done" and instance.step == 7
     to_partner = [m for m in done if m.chat_id == PARTNER]
     assert len(to_partner) == 1 and "ditandai selesai" in to_partner[0].payload["html"]
     assert any("selesai" in m.payload["html"] for m in done if m.chat_id == STAFF_CHAT)
 
-    again = await handle(sessions, helpdesk, _email(PARTNER, reply_subject, "selesai"))
+    again = await handle(sessions, helpdesk, email_in(PARTNER, reply_subject, "selesai"))
     assert [m.payload["html"] for m in again] == ["Langkah ini sudah selesai sebelumnya."]
     async with sessions() as session:
         events = (
@@ -143,7 +158,50 @@ async def test_a_holder_known_only_by_address_may_reply(
     notice = next(m for m in queued if m.chat_id == partner)
     assert notice.payload["subject"].endswith("[alur #1.1]")
 
-    reply = _email(partner, f"Re: {notice.payload['subject']}", "Selesai")
+    reply = email_in(partner, f"Re: {notice.payload['subject']}", "Selesai")
     done = await handle(sessions, helpdesk, reply)
     assert (await _instance(sessions)).step == 2
     assert any("ditandai selesai" in m.payload["html"] for m in done if m.chat_id == partner)
+
+
+async def test_a_note_and_a_file_beside_selesai_reach_staff(
+    sessions: Sessions, kb: KnowledgeBase
+) -> None:
+    helpdesk = make_helpdesk(kb)
+    partner = "kerjasama@univy.ac.id"
+    async with sessions.begin() as session:
+        session.add(Person(display_name="Universitas Y", email=partner, role="mitra"))
+    await handle(sessions, helpdesk, staff("alur", f"mulai 6.D.c | Kerja sama | mitra={partner}"))
+    subject = "Re: Kerja sama [alur #1.1]"
+
+    # A stranger's SELESAI with a file is refused: nothing of it goes to staff as a note.
+    refused = await handle(
+        sessions, helpdesk, email_in("orang@lain.ac.id", subject, "Selesai. Ini.", file=b"%PDF")
+    )
+    assert [m.chat_id for m in refused] == ["orang@lain.ac.id"]
+
+    reply = email_in(partner, subject, "Selesai. MoU terlampir, nomor 7/UNR.", file=b"%PDF-1.7")
+    done = await handle(sessions, helpdesk, reply)
+    assert (await _instance(sessions)).step == 2
+    to_staff = [m for m in done if m.chat_id == STAFF_CHAT]
+    note = next(m for m in to_staff if "menandai langkah 1" in m.payload["html"])
+    assert "MoU terlampir, nomor 7/UNR." in note.payload["html"]
+    assert partner in note.payload["html"]
+    files = [m for m in to_staff if "file_refs" in m.payload.get("extra", {})]
+    assert len(files) == 1 and "sertifikat.pdf" in files[0].payload["html"]
+
+
+async def test_a_stranger_repeating_selesai_gets_no_more_refusals_than_the_reply_limit(
+    sessions: Sessions, kb: KnowledgeBase
+) -> None:
+    helpdesk = make_helpdesk(kb)
+    helpdesk.config = replace(helpdesk.config, email=EmailRules(OUR_ADDRESS, auto_reply_limit=2))
+    await handle(sessions, helpdesk, staff("alur", f"mulai 6.D.c | Kerja sama | mitra={PARTNER}"))
+    stranger = "orang@lain.ac.id"
+    answered = 0
+    for number in range(4):
+        reply = email_in(stranger, "Re: Kerja sama [alur #1.1]", f"Selesai {number}")
+        queued = await handle(sessions, helpdesk, reply)
+        answered += sum(m.chat_id == stranger for m in queued)
+    assert answered == 2
+    assert (await _instance(sessions)).step == 1
