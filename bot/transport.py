@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -12,6 +13,7 @@ from bot.render import CAPTION_LIMIT, split_message
 from handlers.delivery import PIECES_SENT, ChatMoved, Rejected, RetryLater, Unreachable
 from handlers.markup import to_plain
 from handlers.messages import Channel, Outbound, OutFile
+from handlers.texts import text
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,27 @@ class TelegramTransport:
             return None
         if outbound.purpose == "edit":
             return await self._edit(outbound)
+        # A message goes out in parts (a copied file, text pieces, documents); PIECES_SENT
+        # counts those already out, so a retry after flood control sends only the rest.
+        first = int(outbound.extra.get(PIECES_SENT, "0"))
+        done_now = 0
         if "copy_message_ref" in outbound.extra:
+            if first == 0:
+                outbound = await self._copy(outbound)
+                done_now = 1
+            else:
+                first -= 1
+        if outbound.files:
+            return await self._send_files(outbound, first, done_now)
+        return await self._send(outbound, first, done_now)
+
+    async def _copy(self, outbound: Outbound) -> Outbound:
+        """Copy the person's own message; when Telegram will not, the text says so instead.
+
+        The copy cannot be had once its sender deleted the message or the chat forbids
+        forwarding; the ticket card or answer that follows must still arrive.
+        """
+        try:
             await self.bot.copy_message(
                 chat_id=outbound.chat_id,
                 from_chat_id=outbound.extra["copy_from_chat"],
@@ -55,22 +77,29 @@ class TelegramTransport:
                 # None keeps the original caption; "" drops it (the text follows anyway).
                 caption=outbound.extra.get("copy_caption"),
             )
-        if outbound.files:
-            return await self._send_files(outbound)
-        return await self._send(outbound)
+        except RetryAfter as exc:
+            raise RetryLater("flood control", after=_seconds(exc.retry_after), done=0) from exc
+        except BadRequest as exc:
+            logger.warning(
+                "Telegram would not copy message %s for %s (%s); text only",
+                outbound.extra["copy_message_ref"],
+                outbound.chat_id,
+                exc.message,
+            )
+            gone = text("id", "file_gone", names=outbound.extra.get("copy_name", "-"))
+            return replace(outbound, html=f"{outbound.html}\n{gone}")
+        return outbound
 
-    async def _send_files(self, outbound: Outbound) -> str:
+    async def _send_files(self, outbound: Outbound, first: int, done_now: int) -> str:
         """Each file as a document, the text as the first one's caption when it fits.
 
-        Text too long for a caption goes first as messages of its own. Text pieces and files
-        are counted together, so a retry after flood control sends only what was not out yet;
-        after any other failure everything goes again, so handlers give each file a message
-        of its own.
+        Text too long for a caption goes first as messages of its own. After any failure
+        but flood control everything goes again, so handlers give each file a message of
+        its own.
         """
         long_text = len(split_message(outbound.html, limit=CAPTION_LIMIT)) > 1
         pieces = split_message(outbound.html) if long_text else []
         caption = None if long_text else outbound.html
-        first = int(outbound.extra.get(PIECES_SENT, "0"))
         last: Message | None = None
         for index in range(first, len(pieces) + len(outbound.files)):
             try:
@@ -87,8 +116,9 @@ class TelegramTransport:
                     outbound.chat_id, file, caption if index == 0 else None
                 )
             except RetryAfter as exc:
+                done = done_now + index - first
                 raise RetryLater(
-                    "flood control", after=_seconds(exc.retry_after), done=index - first
+                    "flood control", after=_seconds(exc.retry_after), done=done
                 ) from exc
         assert last is not None  # only called with files
         return str(last.message_id)
@@ -110,9 +140,8 @@ class TelegramTransport:
                 chat_id=chat_id, document=file.data, filename=file.name, caption=to_plain(caption)
             )
 
-    async def _send(self, outbound: Outbound) -> str:
+    async def _send(self, outbound: Outbound, first: int, done_now: int) -> str:
         pieces = split_message(outbound.html)
-        first = int(outbound.extra.get(PIECES_SENT, "0"))
         last: Message | None = None
         for index in range(first, len(pieces)):
             try:
@@ -123,9 +152,10 @@ class TelegramTransport:
                     reply_to=outbound.reply_to_ref if index == 0 else None,
                 )
             except RetryAfter as exc:
-                # Pieces already out must not go again with the retry.
+                # Parts already out must not go again with the retry.
+                done = done_now + index - first
                 raise RetryLater(
-                    "flood control", after=_seconds(exc.retry_after), done=index - first
+                    "flood control", after=_seconds(exc.retry_after), done=done
                 ) from exc
         assert last is not None  # split_message never returns an empty list
         return str(last.message_id)

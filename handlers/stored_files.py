@@ -53,16 +53,31 @@ def kept(attachments: Sequence[Attachment], channel: Channel) -> list[FileRef]:
     """The files of a message that can be forwarded, as refs a loader understands.
 
     An email's ref already names its channel (empty: over the size limit, listed only); a
-    Telegram file id gets `telegram:` in front. A sticker is no file for anyone to read.
+    Telegram file id gets `telegram:` in front. A sticker is no file for anyone to read, and
+    an empty file is one Telegram refuses to send.
     """
     found: list[FileRef] = []
     for item in attachments:
-        if not item.ref or item.kind == "sticker":
+        if not _forwardable(item):
             continue
         ref = item.ref if channel == Channel.EMAIL else f"{channel.value}:{item.ref}"
         mime_type = item.mime_type or _KIND_TYPES.get(item.kind, "application/octet-stream")
         found.append(FileRef(ref, item.name or item.kind, mime_type, len(found) + 1))
     return found[:MAX_FORWARDED]
+
+
+def left_out(attachments: Sequence[Attachment]) -> list[str]:
+    """Names of the files `kept` does not forward (too big, empty, past the fifth), for staff."""
+    forwarded = {id(item) for item in [a for a in attachments if _forwardable(a)][:MAX_FORWARDED]}
+    return [
+        item.name or item.kind
+        for item in attachments
+        if item.kind != "sticker" and id(item) not in forwarded
+    ]
+
+
+def _forwardable(item: Attachment) -> bool:
+    return bool(item.ref) and item.kind != "sticker" and item.size != 0
 
 
 def by_prefix(loaders: Mapping[str, FileLoader]) -> FileLoader:
@@ -104,15 +119,19 @@ async def attach(outbound: Outbound, load: FileLoader | None) -> Outbound:
         return outbound
     files: list[OutFile] = []
     missing: list[str] = []
-    for index, (ref, name, mime_type, *number) in enumerate(json.loads(listed), 1):
-        # Rows queued before files were numbered have three fields: their place counts.
-        number = number or [index]
+    try:
+        entries = _entries(listed)
+    except (ValueError, TypeError) as exc:
+        # Only a damaged row gets here; its text still goes, saying the files did not.
+        logger.error("outbox message to %s lists its files wrongly: %s", outbound.chat_id, exc)
+        entries, missing = [], ["?"]
+    for ref, name, mime_type, number in entries:
         data = await load(ref) if load is not None else None
         if data is None:
             logger.warning("file %s for outbox message to %s is gone", ref, outbound.chat_id)
             missing.append(name)
             continue
-        file_name = generated_name(number[0], name, mime_type)
+        file_name = generated_name(number, name, mime_type)
         # A file renamed to .bin is sent as plain bytes too, whatever type it claimed.
         kind = "application/octet-stream" if file_name.endswith(".bin") else mime_type
         files.append(OutFile(file_name, kind, data))
@@ -120,3 +139,18 @@ async def attach(outbound: Outbound, load: FileLoader | None) -> Outbound:
     if missing:
         html += "\n" + text("id", "file_gone", names=", ".join(missing))
     return replace(outbound, html=html, files=(*outbound.files, *files))
+
+
+def _entries(listed: str) -> list[tuple[str, str, str, int]]:
+    """FILE_REFS as (ref, name, type, number); ValueError or TypeError when damaged.
+
+    Rows queued before files were numbered list three fields: their place is the number.
+    """
+    entries = []
+    for index, entry in enumerate(json.loads(listed), 1):
+        ref, name, mime_type, *rest = entry
+        number = rest[0] if rest else index
+        if not all(isinstance(v, str) for v in (ref, name, mime_type)) or len(rest) > 1:
+            raise ValueError(f"not [ref, name, type, number]: {entry!r}"[:120])
+        entries.append((ref, name, mime_type, int(number)))
+    return entries

@@ -84,6 +84,9 @@ _ID: dict[str, str] = {
     "card_file": "📎 {name} mengirim berkas ({kind}) untuk tiket <b>#{number}</b>.",
     "card_email_file": "📎 Lampiran email untuk tiket <b>#{number}</b> dari {name}: {file}",
     "file_gone": "⚠️ Lampiran tidak tersedia lagi (dihapus atau tidak terbaca): {names}",
+    "files_left_out": (
+        "📎 Tidak diteruskan (melebihi batas ukuran, kosong, atau lebih dari 5 berkas): {names}"
+    ),
     "claimed_by": "✋ Tiket <b>#{number}</b> diambil oleh {staff}.",
     "closed_by": "✅ Tiket <b>#{number}</b> ditutup oleh {staff}.",
     "reply_sent": "📨 Balasan {staff} untuk tiket <b>#{number}</b> diteruskan ke pengguna.",

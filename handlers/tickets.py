@@ -280,8 +280,9 @@ async def _to_requester(
     # text follows); to email: attached; email to Telegram: a document each, below.
     ref = inbound.message_ref
     copied = bool(files) and ref is not None and channel == inbound.channel == Channel.TELEGRAM
-    if copied and ref is not None:
+    if copied and ref is not None and files:
         extra |= {"copy_from_chat": inbound.chat_id, "copy_message_ref": ref, "copy_caption": ""}
+        extra["copy_name"] = files[0].name  # said instead, should the copy be refused
     elif files and channel == Channel.EMAIL:
         extra |= stored_files.to_extra(files)
     outbound = Outbound(
@@ -319,6 +320,8 @@ async def _to_staff(
 ) -> None:
     staff = await turn.staff_chat()
     if staff is None:
+        note = _left_out_note(turn, copy)
+        html = f"{html}\n{note}" if note else html
         await email_staff.copy_to_staff(turn, html, ticket, files=_files(turn, copy))
         logger.warning(
             "ticket #%s has no staff group to go to (telegram.staff_chat_id unset)", ticket.id
@@ -326,9 +329,11 @@ async def _to_staff(
         return
     extra: dict[str, str] = {}
     if copy and turn.inbound.channel == staff[0] and turn.inbound.message_ref:
+        first = turn.inbound.attachments[0] if turn.inbound.attachments else None
         extra = {
             "copy_from_chat": turn.inbound.chat_id,
             "copy_message_ref": turn.inbound.message_ref,
+            "copy_name": (first.name or first.kind) if first else "-",
         }
     outbound = Outbound(
         channel=Channel(staff[0]),
@@ -342,7 +347,21 @@ async def _to_staff(
     await turn.send(outbound, to=None, topic=ticket.topic, ticket=ticket)
     if copy and turn.inbound.channel != staff[0]:
         await _files_to_staff(turn, ticket, staff)
+    if note := _left_out_note(turn, copy):
+        await turn.send(
+            replace(outbound, html=note, buttons=(), purpose="notice", extra={}),
+            to=None,
+            topic=ticket.topic,
+            ticket=ticket,
+        )
+        html += "\n" + note
     await email_staff.copy_to_staff(turn, html, ticket, files=_files(turn, copy))
+
+
+def _left_out_note(turn: Turn, copy: bool) -> str:
+    """Names of the files staff will not get (too big, empty, past the fifth); "" if none."""
+    names = stored_files.left_out(turn.inbound.attachments) if copy else []
+    return text("id", "files_left_out", names=", ".join(names)) if names else ""
 
 
 def _files(turn: Turn, copy: bool) -> list[stored_files.FileRef]:

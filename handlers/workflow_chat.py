@@ -147,13 +147,14 @@ async def done_by_email(turn: Turn, number: int, step: int, config: ScheduleConf
     """The owner of a step (or staff) answered its emailed notice with SELESAI.
 
     Whatever else the reply carries (a line after the word, a signed certificate as a file)
-    is passed on to staff, who would otherwise never see it.
+    is passed on to staff, who would otherwise never see it. A reply refused as not the
+    holder's goes to staff whole: a secretary often answers for a partner's officer.
     """
-    instance = await _mark(turn, number, step, config)
+    instance, outcome = await _mark(turn, number, step, config)
     inbound = turn.inbound
     note = note_after_done(inbound.text)
     files = stored_files.kept(inbound.attachments, Channel.EMAIL)
-    if instance is None or not (note or files):
+    if instance is None or not (note or files or outcome == "refused"):
         return
     html = say(
         "id",
@@ -163,25 +164,29 @@ async def done_by_email(turn: Turn, number: int, step: int, config: ScheduleConf
         step=step,
         code=instance.workflow,
         number=instance.id,
+        outcome=say("id", f"wf_reply_{outcome}", number=instance.id),
         text=shorten(note, 1500) or "-",
     )
     await email_staff.notify_staff(turn.session, turn.config, html, files=files)
-    logger.info("workflow #%s step %s reply passed on to staff", instance.id, step)
+    logger.info("workflow #%s step %s reply (%s) passed on to staff", instance.id, step, outcome)
 
 
 async def _mark(
     turn: Turn, number: int, step: int, config: ScheduleConfig
-) -> WorkflowInstance | None:
-    """Marks the step done if the sender may; returns the instance, None when refused."""
+) -> tuple[WorkflowInstance | None, str]:
+    """Marks the step done if the sender may; returns the instance and what happened.
+
+    What happened is `done`, `stale` (done before), `refused` or `not_found`.
+    """
     instance = await turn.session.get(WorkflowInstance, number)
     if instance is None:
         await turn.log_in("workflow_not_found", topic=TOPIC)
         await _notice(turn, say(turn.language, "wf_not_found", number=number))
-        return None
+        return None, "not_found"
     if instance.status != "active" or instance.step != step:
         # A second press, or an old message: nothing to do, whoever pressed.
         await _complete(turn, instance, step, config)
-        return instance
+        return instance, "stale"
     inbound = turn.inbound
     email = inbound.sender.external_id if inbound.channel == Channel.EMAIL else None
     if not turn.is_staff and not await workflows.may_complete(
@@ -196,9 +201,9 @@ async def _mark(
         )
         await turn.log_in("refused", topic=TOPIC)
         await _notice(turn, say(turn.language, "wf_not_yours"))
-        return None
-    await _complete(turn, instance, step, config)
-    return instance
+        return instance, "refused"
+    done = await _complete(turn, instance, step, config)
+    return instance, "done" if done else "stale"
 
 
 async def _notice(turn: Turn, text: str) -> None:
@@ -211,7 +216,7 @@ async def _notice(turn: Turn, text: str) -> None:
 
 async def _complete(
     turn: Turn, instance: WorkflowInstance, step: int, config: ScheduleConfig
-) -> None:
+) -> bool:
     done = await workflows.complete(
         turn.session,
         config,
@@ -227,3 +232,4 @@ async def _complete(
     await turn.reply(
         say(turn.language, key, step=step, code=instance.workflow, number=instance.id)
     )
+    return done

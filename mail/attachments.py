@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +18,7 @@ from storage.models import InboundUpdate
 logger = logging.getLogger(__name__)
 
 PREFIX = "email:"
+_KEEP_SECONDS = 60.0
 
 
 class StoredAttachments:
@@ -29,12 +31,33 @@ class StoredAttachments:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        # One parse at a time: each takes several times the message's size in memory, and
+        # the rows forwarding one email's files go to different chats, sent side by side.
+        self._lock = asyncio.Lock()
+        # Those rows ask for the same message in turn: its files are kept for a minute (not
+        # longer, so a message purged for privacy is not served from here).
+        self._last: tuple[str, float, list[bytes | None]] | None = None
 
     async def __call__(self, ref: str) -> bytes | None:
         message_id, _, number = ref.removeprefix(PREFIX).rpartition("#")
         if not ref.startswith(PREFIX) or not message_id or not number.isdigit():
             logger.warning("not an email attachment ref: %r", ref)
             return None
+        async with self._lock:
+            last = self._last
+            if last is not None and last[0] == message_id and time.monotonic() < last[1]:
+                contents = last[2]
+            else:
+                self._last = None  # let the previous message's bytes go before parsing
+                found = await self._contents(message_id)
+                if found is None:
+                    return None
+                contents = found
+                self._last = (message_id, time.monotonic() + _KEEP_SECONDS, contents)
+        index = int(number)
+        return contents[index] if index < len(contents) else None
+
+    async def _contents(self, message_id: str) -> list[bytes | None] | None:
         async with reading(self.sessions) as session:
             query = select(InboundUpdate.payload).where(
                 InboundUpdate.channel == "email", InboundUpdate.external_id == message_id
@@ -46,9 +69,7 @@ class StoredAttachments:
             raw = raw_of(payload)
         except UnreadableInput:
             return None  # purged: the raw message is no longer kept
+        del payload
         # Parsing a message with large files takes a while: off the event loop.
         parsed = await asyncio.to_thread(parse_message, raw, max_attachment_bytes=len(raw))
-        index = int(number)
-        if index >= len(parsed.attachments):
-            return None
-        return parsed.attachments[index].content
+        return [part.content for part in parsed.attachments]

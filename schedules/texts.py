@@ -33,8 +33,14 @@ _ID: dict[str, str] = {
     "wf_started": "Alur {code} #{number} <b>{title}</b> dimulai.",
     "wf_done_ok": "Langkah {step} {code} #{number} ditandai selesai.",
     "wf_reply_note": (
-        "📋 {name} ({address}) menandai langkah {step} {code} #{number} selesai lewat email "
-        "dan menulis:\n{text}"
+        "📋 {name} ({address}) membalas langkah {step} {code} #{number} dengan SELESAI: "
+        "{outcome}.\n{text}"
+    ),
+    "wf_reply_done": "langkah ditandai selesai",
+    "wf_reply_stale": "langkah itu sudah selesai sebelumnya",
+    "wf_reply_refused": (
+        "DITOLAK, pengirim bukan pemegang langkah ini; bila benar, tandai dengan "
+        "/alur selesai {number}"
     ),
     "wf_stale": "Langkah ini sudah selesai sebelumnya.",
     "wf_finished": "✅ Alur {code} #{number} <b>{title}</b> selesai.",
@@ -121,8 +127,14 @@ _EN: dict[str, str] = {
     ),
     "wf_done_ok": "Step {step} of {code} #{number} marked done.",
     "wf_reply_note": (
-        "📋 {name} ({address}) marked step {step} of {code} #{number} done by email "
-        "and wrote:\n{text}"
+        "📋 {name} ({address}) answered step {step} of {code} #{number} with SELESAI: "
+        "{outcome}.\n{text}"
+    ),
+    "wf_reply_done": "step marked done",
+    "wf_reply_stale": "that step was done before",
+    "wf_reply_refused": (
+        "REFUSED, the sender does not hold this step; if right, mark it with "
+        "/alur selesai {number}"
     ),
     "wf_stale": "This step was already done.",
     "wf_not_yours": "This step is not yours.",

@@ -362,8 +362,9 @@ async def test_attachments_kept_up_to_the_size_limit_and_forwarded_to_staff(
     await running.start()
     try:
         await append(dovecot_server, message.as_bytes())
-        # Files always go to staff: the card, then each kept file as a document.
-        card, forwarded = await api.wait_for_messages(STAFF_GROUP, 2, timeout=20)
+        # Files always go to staff: the card, each kept file as a document, then the names
+        # of those that did not come along.
+        card, forwarded, left_out = await api.wait_for_messages(STAFF_GROUP, 3, timeout=20)
         await smtp_sink.wait_for(2, timeout=20)  # the ticket's number to Wayan, the staff copy
         [copy] = to_address(smtp_sink, STAFF_ADDRESS)
         rows = await running.report()
@@ -375,7 +376,8 @@ async def test_attachments_kept_up_to_the_size_limit_and_forwarded_to_staff(
     # Sent under a generated name, with the bytes kept in the stored raw mail.
     assert document["file_name"] == "lampiran-1.png"
     assert api.files[document["file_id"]].data == b"x" * 50
-    assert len(api.messages_to(STAFF_GROUP)) == 2  # log.pdf was over the limit: listed only
+    assert "Tidak diteruskan" in left_out.text and "log.pdf" in left_out.text  # over the limit
+    assert "Tidak diteruskan" in body_text(copy.message) and "log.pdf" in body_text(copy.message)
     [attached] = list(copy.message.iter_attachments())
     assert attached.get_filename() == "lampiran-1.png"
     assert attached.get_content() == b"x" * 50

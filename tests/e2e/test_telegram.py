@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -68,6 +69,32 @@ async def test_a_staff_photo_reply_is_copied_to_the_user_with_the_text_after_it(
     assert "(berkas terlampir)" in words.text
     rows = [r for r in await helpdesk.report() if r.outcome == "staff_reply"]
     assert len(rows) == 2  # both replies are in the report, the one without words too
+
+
+async def test_a_copied_photo_goes_once_after_a_429_and_a_refused_copy_still_brings_the_text(
+    api: FakeBotApi, helpdesk: RunningHelpdesk
+) -> None:
+    await _open_ticket(api, "Berapa biaya UKT semester ini?")
+    [card] = api.messages_to(STAFF_GROUP)
+
+    # The photo is copied, then the words meet flood control: only the words go again.
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2",
+                  parameters={"retry_after": 2}, chat_id=STUDENT_ID)  # fmt: skip
+    await api.send_photo(STAFF_ID, b"\xff\xd8\xff tabel", caption="Tabel UKT.", chat=STAFF_GROUP,
+                         reply_to=card)  # fmt: skip
+    photo, words = (await api.wait_for_messages(STUDENT_ID, 4, timeout=15))[2:]
+    assert photo.method == "copyMessage" and "Tabel UKT." in words.text
+
+    # Telegram will not copy it (the staff member deleted it first): the words still come,
+    # saying the file could not.
+    api.fail_next("copyMessage", 400, "Bad Request: message to copy not found")
+    await api.send_photo(STAFF_ID, b"\xff\xd8\xff lagi", caption="Versi baru.", chat=STAFF_GROUP,
+                         reply_to=card)  # fmt: skip
+    words = (await api.wait_for_messages(STUDENT_ID, 5, timeout=15))[4]
+    assert "Versi baru." in words.text and "tidak tersedia" in words.text
+    await asyncio.sleep(0.5)  # a second copy would show by now
+    assert [m.method for m in api.messages_to(STUDENT_ID)].count("copyMessage") == 1
+    assert api.retry_violations == 0
 
 
 async def test_unknown_question_ticket_staff_reply_and_close(

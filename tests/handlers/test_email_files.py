@@ -1,13 +1,17 @@
-"""Files in an email that gets no automatic reply still reach staff with its card."""
+"""An email's files reach staff with its card, even without an automatic reply."""
 
 from __future__ import annotations
+
+from email.message import EmailMessage
 
 import pytest
 
 from handlers.knowledge import KnowledgeBase
+from mail.decode import to_inbound
+from mail.parsing import parse_message
 from storage.models import OutboxMessage
 
-from .chat import STAFF_CHAT, Sessions, email_in, handle, make_helpdesk
+from .chat import OUR_ADDRESS, STAFF_CHAT, Sessions, email_in, handle, make_helpdesk
 
 pytestmark = pytest.mark.db
 
@@ -39,3 +43,25 @@ async def test_a_quietly_forwarded_email_keeps_its_file(
     queued = await handle(sessions, helpdesk, again)
     assert all(m.chat_id != sender for m in queued)
     assert len(_files_to_staff(queued)) == 1
+
+
+async def test_staff_are_told_which_files_did_not_come_along(
+    sessions: Sessions, kb: KnowledgeBase
+) -> None:
+    message = EmailMessage()
+    message["From"] = "Dosen <dosen@unr.ac.id>"
+    message["To"] = OUR_ADDRESS
+    message["Subject"] = "Tolong hubungi staf: berkas nilai"
+    message["Message-ID"] = "<tujuh-berkas@unr.ac.id>"
+    message.set_content("Saya ingin bicara dengan staf tentang berkas-berkas ini.")
+    message.add_attachment(b"", "text", "plain", filename="kosong.txt")
+    for number in range(1, 8):
+        message.add_attachment(b"%PDF", "application", "pdf", filename=f"bab-{number}.pdf")
+    inbound = to_inbound(parse_message(message.as_bytes()), own=(OUR_ADDRESS,))
+
+    queued = await handle(sessions, make_helpdesk(kb), inbound)
+    to_group = [m.payload["html"] for m in queued if m.chat_id == STAFF_CHAT]
+    assert len(_files_to_staff(queued)) == 5
+    [note] = [html for html in to_group if "Tidak diteruskan" in html]
+    assert "kosong.txt" in note and "bab-6.pdf" in note and "bab-7.pdf" in note
+    assert "bab-5.pdf" not in note

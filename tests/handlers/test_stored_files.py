@@ -11,6 +11,7 @@ from handlers.stored_files import (
     attach,
     generated_name,
     kept,
+    left_out,
     to_extra,
 )
 
@@ -116,3 +117,34 @@ async def test_files_keep_their_numbers_one_a_message_and_in_rows_queued_before_
         ("lampiran-1.bin", "application/octet-stream"),
         ("lampiran-2.png", "image/png"),
     ]
+
+
+@pytest.mark.parametrize(
+    "listed",
+    ["not json", "null", "[1]", '[["email:a@b#0", "x.pdf"]]', '{"a": 1}',
+     '[["email:a@b#0", "x.pdf", "application/pdf", "satu"]]', '[[{}, "x", "y"]]'],
+)  # fmt: skip
+async def test_a_damaged_file_list_lets_the_text_go_saying_the_files_did_not(
+    listed: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def load(ref: str) -> bytes | None:
+        return b"data"
+
+    outbound = Outbound(Channel.TELEGRAM, "-100", "Kartu tiket", extra={FILE_REFS: listed})
+    sent = await attach(outbound, load)
+    assert sent.files == ()
+    assert sent.html.startswith("Kartu tiket\n") and "tidak tersedia" in sent.html
+    assert "lists its files wrongly" in caplog.text
+
+
+def test_files_not_forwarded_are_named_for_staff() -> None:
+    files = [
+        Attachment("document", "", "besar.pdf", "application/pdf", 50_000_000),  # over limit
+        Attachment("document", "email:a@b#1", "kosong.txt", "text/plain", 0),
+        Attachment("sticker", "CAACAgIAAxkBAAIB"),
+        *(Attachment("photo", f"email:a@b#{i}", f"foto-{i}.jpg", "image/jpeg", 9)
+          for i in range(2, 9)),
+    ]  # fmt: skip
+    assert [f.name for f in kept(files, Channel.EMAIL)] == [f"foto-{i}.jpg" for i in range(2, 7)]
+    assert left_out(files) == ["besar.pdf", "kosong.txt", "foto-7.jpg", "foto-8.jpg"]
+    assert left_out(files[3:5]) == []

@@ -110,8 +110,10 @@ async def test_partner_marks_the_last_step_done_by_replying_selesai(
         refused = await handle(
             sessions, helpdesk, email_in("orang@lain.ac.id", reply_subject, "Selesai")
         )
-    assert [m.chat_id for m in refused] == ["orang@lain.ac.id"]
+    # Refused and logged; staff see the reply (they may know the sender after all).
+    assert [m.chat_id for m in refused] == ["orang@lain.ac.id", STAFF_CHAT]
     assert "bukan milik Anda" in refused[0].payload["html"]
+    assert "DITOLAK" in refused[1].payload["html"]
     assert "refused workflow #1 step to email user orang@lain.ac.id" in caplog.text
     # "Not yet" is an answer for staff, not a mark.
     not_yet = await handle(
@@ -174,21 +176,41 @@ async def test_a_note_and_a_file_beside_selesai_reach_staff(
     await handle(sessions, helpdesk, staff("alur", f"mulai 6.D.c | Kerja sama | mitra={partner}"))
     subject = "Re: Kerja sama [alur #1.1]"
 
-    # A stranger's SELESAI with a file is refused: nothing of it goes to staff as a note.
+    def to_staff(queued: list[OutboxMessage]) -> tuple[str, list[str]]:
+        """The note staff got about a SELESAI reply, and the texts of the files with it."""
+        group = [m for m in queued if m.chat_id == STAFF_CHAT]
+        note = next(m.payload["html"] for m in group if "dengan SELESAI" in m.payload["html"])
+        files = [m.payload["html"] for m in group if "file_refs" in m.payload["extra"]]
+        return note, files
+
+    # The partner's secretary answers for the officer: refused as a mark, but staff get it
+    # whole, told how to mark the step themselves.
+    secretary = "sekretariat@univy.ac.id"
     refused = await handle(
-        sessions, helpdesk, email_in("orang@lain.ac.id", subject, "Selesai. Ini.", file=b"%PDF")
+        sessions, helpdesk, email_in(secretary, subject, "Selesai. MoU terlampir.", file=b"%PDF")
     )
-    assert [m.chat_id for m in refused] == ["orang@lain.ac.id"]
+    assert [m.payload["html"] for m in refused if m.chat_id == secretary] == [
+        "Langkah ini bukan milik Anda."
+    ]
+    note, files = to_staff(refused)
+    assert "DITOLAK" in note and "/alur selesai 1" in note and "MoU terlampir." in note
+    assert secretary in note and len(files) == 1
+    assert (await _instance(sessions)).step == 1
 
     reply = email_in(partner, subject, "Selesai. MoU terlampir, nomor 7/UNR.", file=b"%PDF-1.7")
     done = await handle(sessions, helpdesk, reply)
     assert (await _instance(sessions)).step == 2
-    to_staff = [m for m in done if m.chat_id == STAFF_CHAT]
-    note = next(m for m in to_staff if "menandai langkah 1" in m.payload["html"])
-    assert "MoU terlampir, nomor 7/UNR." in note.payload["html"]
-    assert partner in note.payload["html"]
-    files = [m for m in to_staff if "file_refs" in m.payload.get("extra", {})]
-    assert len(files) == 1 and "sertifikat.pdf" in files[0].payload["html"]
+    note, files = to_staff(done)
+    assert "langkah ditandai selesai" in note and "MoU terlampir, nomor 7/UNR." in note
+    assert partner in note
+    assert len(files) == 1 and "sertifikat.pdf" in files[0]
+
+    # Someone answering the finished step later is not reported as having done it.
+    late = await handle(
+        sessions, helpdesk, email_in("orang@lain.ac.id", subject, "Selesai, ini.", file=b"%PDF")
+    )
+    note, _ = to_staff(late)
+    assert "sudah selesai sebelumnya" in note and "ditandai selesai" not in note
 
 
 async def test_a_stranger_repeating_selesai_gets_no_more_refusals_than_the_reply_limit(

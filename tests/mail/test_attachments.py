@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import mail.attachments
 from mail.attachments import StoredAttachments
 from mail.decode import EmailDecoder, stored_payload
 from mail.imapwire import storage_key
+from mail.parsing import ParsedMail, parse_message
 from storage import queues
 from storage.models import InboundUpdate
 
@@ -77,3 +80,22 @@ async def test_a_purged_message_has_no_files_left(sessions: Sessions) -> None:
 @pytest.mark.parametrize("ref", ["", "email:", "email:abc", "email:abc#x", "tg:abc#1"])
 async def test_a_malformed_ref_is_none(sessions: Sessions, ref: str) -> None:
     assert await StoredAttachments(sessions)(ref) is None
+
+
+async def test_copies_to_several_chats_parse_the_message_once(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The staff group and three staff addresses each get the same file, sent side by side:
+    # one parse serves them all, where four at once held four copies of the message.
+    pdf, png = await _store(sessions, _mail("empat@client.example"))
+    parses: list[int] = []
+
+    def counted(raw: bytes, **options: int) -> ParsedMail:
+        parses.append(len(raw))
+        return parse_message(raw, **options)
+
+    monkeypatch.setattr(mail.attachments, "parse_message", counted)
+    load = StoredAttachments(sessions)
+    found = await asyncio.gather(*(load(ref) for ref in (png, png, pdf, png)))
+    assert found == [PNG, PNG, b"%PDF-1.4 log", PNG]
+    assert len(parses) == 1
