@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -55,7 +54,7 @@ class TelegramTransport:
         done_now = 0
         if "copy_message_ref" in outbound.extra:
             if first == 0:
-                outbound = await self._copy(outbound)
+                await self._copy(outbound)
                 done_now = 1
             else:
                 first -= 1
@@ -63,32 +62,33 @@ class TelegramTransport:
             return await self._send_files(outbound, first, done_now)
         return await self._send(outbound, first, done_now)
 
-    async def _copy(self, outbound: Outbound) -> Outbound:
-        """Copy the person's own message; when Telegram will not, the text says so instead.
+    async def _copy(self, outbound: Outbound) -> None:
+        """Copy the person's own message; when Telegram will not, a line says so instead.
 
         The copy cannot be had once its sender deleted the message or the chat forbids
-        forwarding; the ticket card or answer that follows must still arrive.
+        forwarding; the ticket card or answer that follows must still arrive. The line is
+        a message of its own, in the copy's place, so a retry counts parts the same way.
         """
         try:
-            await self.bot.copy_message(
-                chat_id=outbound.chat_id,
-                from_chat_id=outbound.extra["copy_from_chat"],
-                message_id=int(outbound.extra["copy_message_ref"]),
-                # None keeps the original caption; "" drops it (the text follows anyway).
-                caption=outbound.extra.get("copy_caption"),
-            )
+            try:
+                await self.bot.copy_message(
+                    chat_id=outbound.chat_id,
+                    from_chat_id=outbound.extra["copy_from_chat"],
+                    message_id=int(outbound.extra["copy_message_ref"]),
+                    # None keeps the original caption; "" drops it (the text follows anyway).
+                    caption=outbound.extra.get("copy_caption"),
+                )
+            except BadRequest as exc:
+                logger.warning(
+                    "Telegram would not copy message %s for %s (%s); said instead",
+                    outbound.extra["copy_message_ref"],
+                    outbound.chat_id,
+                    exc.message,
+                )
+                gone = text("id", "file_gone", names=outbound.extra.get("copy_name", "-"))
+                await self._send_piece(outbound, gone, markup=None, reply_to=None)
         except RetryAfter as exc:
             raise RetryLater("flood control", after=_seconds(exc.retry_after), done=0) from exc
-        except BadRequest as exc:
-            logger.warning(
-                "Telegram would not copy message %s for %s (%s); text only",
-                outbound.extra["copy_message_ref"],
-                outbound.chat_id,
-                exc.message,
-            )
-            gone = text("id", "file_gone", names=outbound.extra.get("copy_name", "-"))
-            return replace(outbound, html=f"{outbound.html}\n{gone}")
-        return outbound
 
     async def _send_files(self, outbound: Outbound, first: int, done_now: int) -> str:
         """Each file as a document, the text as the first one's caption when it fits.

@@ -6,6 +6,7 @@ import logging
 import re
 
 from handlers import email_staff, stored_files
+from handlers import texts as helpdesk_texts
 from handlers import tickets as ticket_flow
 from handlers.markup import shorten
 from handlers.messages import Channel
@@ -154,7 +155,8 @@ async def done_by_email(turn: Turn, number: int, step: int, config: ScheduleConf
     inbound = turn.inbound
     note = note_after_done(inbound.text)
     files = stored_files.kept(inbound.attachments, Channel.EMAIL)
-    if instance is None or not (note or files or outcome == "refused"):
+    left_out = stored_files.left_out(inbound.attachments)
+    if instance is None or not (note or files or left_out or outcome == "refused"):
         return
     html = say(
         "id",
@@ -167,6 +169,8 @@ async def done_by_email(turn: Turn, number: int, step: int, config: ScheduleConf
         outcome=say("id", f"wf_reply_{outcome}", number=instance.id),
         text=shorten(note, 1500) or "-",
     )
+    if left_out:
+        html += "\n" + helpdesk_texts.text("id", "files_left_out", names=", ".join(left_out))
     await email_staff.notify_staff(turn.session, turn.config, html, files=files)
     logger.info("workflow #%s step %s reply (%s) passed on to staff", instance.id, step, outcome)
 

@@ -33,10 +33,13 @@ class StoredAttachments:
         self.sessions = sessions
         # One parse at a time: each takes several times the message's size in memory, and
         # the rows forwarding one email's files go to different chats, sent side by side.
+        # Known cost: rows waiting here hold sender slots, so plain messages to other chats
+        # can wait behind a run of large emails' files.
         self._lock = asyncio.Lock()
-        # Those rows ask for the same message in turn: its files are kept for a minute (not
-        # longer, so a message purged for privacy is not served from here).
+        # Those rows ask for the same message in turn: its files are kept for a minute, then
+        # let go (a message purged for privacy is not kept in memory either).
         self._last: tuple[str, float, list[bytes | None]] | None = None
+        self._release: asyncio.TimerHandle | None = None
 
     async def __call__(self, ref: str) -> bytes | None:
         message_id, _, number = ref.removeprefix(PREFIX).rpartition("#")
@@ -54,8 +57,14 @@ class StoredAttachments:
                     return None
                 contents = found
                 self._last = (message_id, time.monotonic() + _KEEP_SECONDS, contents)
+                if self._release is not None:
+                    self._release.cancel()
+                self._release = asyncio.get_running_loop().call_later(_KEEP_SECONDS, self._forget)
         index = int(number)
         return contents[index] if index < len(contents) else None
+
+    def _forget(self) -> None:
+        self._last = self._release = None
 
     async def _contents(self, message_id: str) -> list[bytes | None] | None:
         async with reading(self.sessions) as session:

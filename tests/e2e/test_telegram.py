@@ -85,15 +85,19 @@ async def test_a_copied_photo_goes_once_after_a_429_and_a_refused_copy_still_bri
     photo, words = (await api.wait_for_messages(STUDENT_ID, 4, timeout=15))[2:]
     assert photo.method == "copyMessage" and "Tabel UKT." in words.text
 
-    # Telegram will not copy it (the staff member deleted it first): the words still come,
-    # saying the file could not.
+    # Telegram will not copy it (the staff member deleted it first): a line says so in its
+    # place, and the words still come, once, though they meet flood control too.
     api.fail_next("copyMessage", 400, "Bad Request: message to copy not found")
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2",
+                  parameters={"retry_after": 2}, chat_id=STUDENT_ID, skip=1)  # fmt: skip
     await api.send_photo(STAFF_ID, b"\xff\xd8\xff lagi", caption="Versi baru.", chat=STAFF_GROUP,
                          reply_to=card)  # fmt: skip
-    words = (await api.wait_for_messages(STUDENT_ID, 5, timeout=15))[4]
-    assert "Versi baru." in words.text and "tidak tersedia" in words.text
+    gone, words = (await api.wait_for_messages(STUDENT_ID, 6, timeout=15))[4:]
+    assert "tidak tersedia" in gone.text and "photo" in gone.text
+    assert "Versi baru." in words.text
     await asyncio.sleep(0.5)  # a second copy would show by now
     assert [m.method for m in api.messages_to(STUDENT_ID)].count("copyMessage") == 1
+    assert len(api.messages_to(STUDENT_ID)) == 6  # the line and the words each once
     assert api.retry_violations == 0
 
 

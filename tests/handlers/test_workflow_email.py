@@ -205,6 +205,13 @@ async def test_a_note_and_a_file_beside_selesai_reach_staff(
     assert partner in note
     assert len(files) == 1 and "sertifikat.pdf" in files[0]
 
+    # A SELESAI with nothing to say but an empty file: staff are told it did not come along.
+    empty = email_in(partner, "Re: Kerja sama [alur #1.2]", "Selesai", file=b"")
+    await handle(sessions, helpdesk, staff("alur", "selesai 1"))  # staff finish step 2
+    queued = await handle(sessions, helpdesk, empty)
+    note, files = to_staff(queued)
+    assert "Tidak diteruskan" in note and "sertifikat.pdf" in note and files == []
+
     # Someone answering the finished step later is not reported as having done it.
     late = await handle(
         sessions, helpdesk, email_in("orang@lain.ac.id", subject, "Selesai, ini.", file=b"%PDF")

@@ -99,3 +99,17 @@ async def test_copies_to_several_chats_parse_the_message_once(
     found = await asyncio.gather(*(load(ref) for ref in (png, png, pdf, png)))
     assert found == [PNG, PNG, b"%PDF-1.4 log", PNG]
     assert len(parses) == 1
+
+
+async def test_the_files_kept_for_the_next_copy_are_let_go(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A minute in service; a twentieth of a second here.
+    monkeypatch.setattr(mail.attachments, "_KEEP_SECONDS", 0.05)
+    _, png = await _store(sessions, _mail("lepas@client.example"))
+    load = StoredAttachments(sessions)
+    assert await load(png) == PNG
+    assert load._last is not None  # kept for the copies that follow
+    await asyncio.sleep(0.2)
+    assert load._last is None  # let go though nothing else was loaded
+    assert await load(png) == PNG
